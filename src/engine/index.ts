@@ -120,7 +120,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   const threads =
     options.threads !== undefined
-      ? parseThreads(options.threads, 'initEngine({ threads })')
+      ? parseThreads(options.threads, 'threads (--threads)')
       : process.env.TIEDET_THREADS
         ? parseThreads(process.env.TIEDET_THREADS, 'TIEDET_THREADS')
         : availableParallelism();

@@ -1,0 +1,42 @@
+/** `tiedet info`: which backend runs, with how many threads, and why the GPU backend is or is not in use. */
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import type { CommandModule } from 'yargs';
+import { initEngine, type BackendRequest, type EngineInfo } from '../src/engine/index.js';
+
+export interface InfoArgs {
+  backend?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export function formatInfo(info: EngineInfo): string {
+  const rows: [string, string][] = [
+    ['backend', info.backend + (info.requested !== info.backend ? ` (requested: ${info.requested})` : '')],
+    ['threads', String(info.threads)],
+    ['SIMD', info.backend === 'wasm' ? (info.simd ? 'yes' : 'no') : 'n/a'],
+    ['TF.js', info.tfjsVersion],
+    ['tfjs-backend-wasm', info.wasmVersion ?? 'not loaded'],
+    ['Node.js', info.nodeVersion],
+    ['tfjs-node-gpu', info.gpu.loaded ? 'loaded' : `not used: ${info.gpu.reason}`],
+    ['project kernels', info.projectKernels.length ? info.projectKernels.join(', ') : 'none'],
+    ['machine', `${availableParallelism()} logical cores (${cpus()[0]?.model.trim() ?? '?'}), ` +
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
+  ];
+  for (const f of info.fallbacks) if (f.backend !== 'tensorflow') rows.push([`skipped ${f.backend}`, f.reason]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+export const infoCommand: CommandModule<object, InfoArgs> = {
+  command: 'info',
+  describe: 'Show the TF.js backend in use (tensorflow-gpu, wasm or cpu), threads, SIMD and versions',
+  builder: (y) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+      .example('$0 info', 'backend, threads and versions')
+      .example('$0 info --backend cpu --json', 'what the cpu backend reports, as JSON') as never,
+  handler: async (args) => {
+    const info = await initEngine({ backend: args.backend as BackendRequest | undefined, threads: args.threads });
+    process.stdout.write(args.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
+  },
+};
