@@ -57,7 +57,7 @@ function parseBackend(value: string, source: string): BackendRequest {
 function parseThreads(value: unknown, source: string): number {
   const n = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new Error(`${source}: threads must be an integer from 1 to 64, got "${String(value)}"`);
+    throw new Error(`${source} must be an integer from 1 to 64, got "${String(value)}"`);
   }
   return n;
 }
@@ -109,6 +109,15 @@ async function useWasm(threads: number): Promise<void> {
 }
 
 /**
+ * The cpu backend prints a banner recommending tfjs-node on its first use in Node. tiedet says which backend runs
+ * and how to get the GPU one (`tiedet info`, README), and tests use cpu as a reference: mark the banner as shown.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}
+
+/**
  * Choose, initialise and prepare the backend. Safe to call more than once: the same request returns the same
  * engine; a different backend switches to it (tensors made before do not move).
  */
@@ -157,6 +166,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     );
   }
   await tf.ready();
+  silenceCpuBanner();
   const projectKernels = chosen === 'wasm' ? registerWasmKernels() : [];
   current = {
     backend: chosen,
