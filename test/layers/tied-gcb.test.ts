@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TiedGCB } from '../../src/layers/tied-gcb.js';
+import { Rng } from '../../src/nn/rng.js';
+import { expectClose, loadLayerFixtures, setupBackend } from '../nn/helpers.js';
+import { checkForward, checkGradients } from './fixture-check.js';
+
+// Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative.
+const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
+const fixtures = loadLayerFixtures();
+let baseline = 0;
+
+beforeAll(async () => {
+  await setupBackend();
+  baseline = tf.memory().numTensors;
+});
+afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+
+describe('TiedGCB vs PyTorch (GCNet ContextBlock with tied transform)', () => {
+  for (const c of fixtures.cases.filter((k) => k.layer === 'tiedgcb')) {
+    const cfg = c.config as { channels: number; ratio: number; blocks: number; planes: number };
+    for (const [what, check, tol] of [['forward', checkForward, TOL.output], ['gradients', checkGradients, TOL.grad]] as const) {
+      it(`${c.name}: ${what}`, () => {
+        const layer = new TiedGCB({ channels: cfg.channels, ratio: cfg.ratio, blocks: cfg.blocks, rng: new Rng(1) });
+        try {
+          expect(layer.planes).toBe(cfg.planes);
+          check(fixtures, c, layer, tol);
+        } finally {
+          layer.dispose();
+        }
+      });
+    }
+  }
+});
+
+describe('TiedGCB structure', () => {
+  it('mmcv names and TF.js shapes', () => {
+    const gcb = new TiedGCB({ channels: 32, ratio: 1 / 4, blocks: 2, rng: new Rng(0) });
+    expect(gcb.namedParameters().map(([n, v]) => `${n}:${v.shape.join('x')}`)).toEqual([
+      'conv_mask.weight:1x1x32x1', 'conv_mask.bias:1',
+      'channel_add_conv.0.weight:1x1x16x4', 'channel_add_conv.0.bias:4',
+      'channel_add_conv.1.weight:8', 'channel_add_conv.1.bias:8',
+      'channel_add_conv.3.weight:1x1x4x16', 'channel_add_conv.3.bias:16',
+    ]);
+    gcb.dispose();
+  });
+
+  it('starts as the identity (last transform conv zero-initialised, as mmcv)', () => {
+    const gcb = new TiedGCB({ channels: 16, ratio: 1 / 4, blocks: 2, rng: new Rng(4) });
+    const x = tf.tensor(new Rng(5).normalArray(2 * 3 * 3 * 16), [2, 3, 3, 16]) as tf.Tensor4D;
+    tf.tidy(() => expectClose(gcb.forward(x), x, { atol: 0 }));
+    x.dispose();
+    gcb.dispose();
+  });
+
+  it('GC-ResNet-50 (ratio 1/4, stages c3–c5): ≈10 M block parameters → ≈2.5 M with B = 2', () => {
+    const stages: Array<[number, number]> = [[512, 4], [1024, 6], [2048, 3]];
+    const count = (B: number): number => {
+      let n = 0;
+      const rng = new Rng(0);
+      for (const [c, blocks] of stages) {
+        const gcb = new TiedGCB({ channels: c, ratio: 1 / 4, blocks: B, rng });
+        n += blocks * gcb.numParameters();
+        gcb.dispose();
+      }
+      return n;
+    };
+    const full = count(1);
+    const tied = count(2);
+    expect(full / 1e6).toBeCloseTo(10.0, 0);
+    expect(tied / 1e6).toBeCloseTo(2.5, 0);
+    expect(full / tied).toBeGreaterThan(3.9);
+  });
+});

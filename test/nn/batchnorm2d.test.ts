@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/engine/index.js';
+import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
+import { Rng } from '../../src/nn/rng.js';
+import { expectClose, setupBackend, variableOf } from './helpers.js';
+
+const N = 2;
+const H = 3;
+const W = 4;
+const C = 3;
+const EPS = 1e-5;
+
+/** Per-channel mean and biased/unbiased variance of NHWC data, in float64. */
+function channelStats(x: Float32Array, c: number) {
+  const m = x.length / c;
+  const mean = new Array<number>(c).fill(0);
+  const varB = new Array<number>(c).fill(0);
+  for (let i = 0; i < x.length; i++) mean[i % c]! += x[i]! / m;
+  for (let i = 0; i < x.length; i++) varB[i % c]! += (x[i]! - mean[i % c]!) ** 2 / m;
+  return { mean, varB, varU: varB.map((v) => (v * m) / (m - 1)) };
+}
+
+function affine(x: Float32Array, c: number, mean: number[], variance: number[], gamma: number[], beta: number[]): number[] {
+  return Array.from(x, (v, i) => ((v - mean[i % c]!) / Math.sqrt(variance[i % c]! + EPS)) * gamma[i % c]! + beta[i % c]!);
+}
+
+let baseline = 0;
+beforeAll(async () => {
+  await setupBackend();
+  baseline = tf.memory().numTensors;
+});
+afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+
+function makeBn(): { bn: BatchNorm2d; gamma: number[]; beta: number[] } {
+  const bn = new BatchNorm2d({ numFeatures: C });
+  const gamma = [1.5, -0.5, 2];
+  const beta = [0.1, 0.2, -0.3];
+  const g = tf.tensor(gamma);
+  const b = tf.tensor(beta);
+  bn.loadStateDict({ weight: g, bias: b }, { strict: false });
+  tf.dispose([g, b]);
+  return { bn, gamma, beta };
+}
+
+describe('BatchNorm2d forward and running statistics', () => {
+  it('train mode: batch statistics; running stats with momentum 0.1 and unbiased variance', () => {
+    const { bn, gamma, beta } = makeBn();
+    const rng = new Rng(1);
+    const x1 = rng.uniformArray(N * H * W * C, -2, 3);
+    const x2 = rng.uniformArray(N * H * W * C, 0, 5);
+    const s1 = channelStats(x1, C);
+    const s2 = channelStats(x2, C);
+    const t1 = tf.tensor4d(x1, [N, H, W, C]);
+    const t2 = tf.tensor4d(x2, [N, H, W, C]);
+    tf.tidy(() => expectClose(bn.forward(t1), affine(x1, C, s1.mean, s1.varB, gamma, beta), { atol: 1e-5 }, 'y1'));
+    const rm1 = s1.mean.map((m) => 0.1 * m);
+    const rv1 = s1.varU.map((v) => 0.9 + 0.1 * v);
+    expectClose(bn.runningMean, rm1, { atol: 1e-6 }, 'running_mean 1');
+    expectClose(bn.runningVar, rv1, { atol: 1e-5 }, 'running_var 1');
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
+    tf.tidy(() => expectClose(bn.forward(t2), affine(x2, C, s2.mean, s2.varB, gamma, beta), { atol: 1e-5 }, 'y2'));
+    expectClose(bn.runningMean, rm1.map((r, i) => 0.9 * r + 0.1 * s2.mean[i]!), { atol: 1e-6 }, 'running_mean 2');
+    expectClose(bn.runningVar, rv1.map((r, i) => 0.9 * r + 0.1 * s2.varU[i]!), { atol: 1e-5 }, 'running_var 2');
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(2);
+
+    // eval mode: running statistics, no update.
+    bn.eval();
+    const rm = Array.from(bn.runningMean.dataSync());
+    const rv = Array.from(bn.runningVar.dataSync());
+    tf.tidy(() => expectClose(bn.forward(t1), affine(x1, C, rm, rv, gamma, beta), { atol: 1e-5 }, 'eval y'));
+    expect(Array.from(bn.runningMean.dataSync())).toEqual(rm);
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(2);
+
+    // frozen: running statistics even in train mode, no update.
+    bn.train();
+    bn.freeze();
+    expect(bn.usesBatchStats).toBe(false);
+    tf.tidy(() => expectClose(bn.forward(t1), affine(x1, C, rm, rv, gamma, beta), { atol: 1e-5 }, 'frozen y'));
+    expect(Array.from(bn.runningVar.dataSync())).toEqual(rv);
+    tf.dispose([t1, t2]);
+    bn.dispose();
+  });
+
+  it('needs more than one value per channel in train mode', () => {
+    const bn = new BatchNorm2d({ numFeatures: 2 });
+    const x = tf.ones([1, 1, 1, 2]) as tf.Tensor4D;
+    expect(() => bn.forward(x)).toThrow(/more than 1 value per channel/);
+    bn.eval();
+    tf.tidy(() => {
+      bn.forward(x);
+    });
+    const wrong = tf.ones([1, 1, 1, 3]) as tf.Tensor4D;
+    expect(() => bn.forward(wrong)).toThrow(/expected \[n, h, w, 2\]/);
+    tf.dispose([x, wrong]);
+    bn.dispose();
+  });
+});
+
+/** The naive formula through TF.js autodiff (moments + arithmetic). */
+function naiveBn(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, stats?: { mean: tf.Tensor; variance: tf.Tensor }): tf.Tensor4D {
+  const { mean, variance } = stats ?? tf.moments(x, [0, 1, 2]);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, EPS))), gamma), beta) as tf.Tensor4D;
+}
+
+function gradsOf(f: () => tf.Tensor, vars: tf.Variable[]): tf.Tensor[] {
+  const { value, grads } = tf.variableGrads(f as () => tf.Scalar, vars);
+  value.dispose();
+  return vars.map((v) => grads[v.name]!);
+}
+
+describe('BatchNorm2d custom gradients equal autodiff of the naive formula', () => {
+  for (const backend of ['cpu', 'test backend'] as const) {
+    it(`train, eval and frozen modes (${backend})`, async () => {
+      if (backend === 'cpu') await initEngine({ backend: 'cpu' });
+      else await setupBackend();
+      const before = tf.memory().numTensors;
+      const rng = new Rng(2);
+      const shape: [number, number, number, number] = [2, 5, 3, 4];
+      const size = 2 * 5 * 3 * 4;
+      const bn = new BatchNorm2d({ numFeatures: 4 });
+      const gamma0 = tf.tensor(rng.uniformArray(4, 0.5, 2));
+      const beta0 = tf.tensor(rng.uniformArray(4, -1, 1));
+      const rm0 = tf.tensor(rng.uniformArray(4, -0.5, 0.5));
+      const rv0 = tf.tensor(rng.uniformArray(4, 0.5, 2));
+      bn.loadStateDict({ weight: gamma0, bias: beta0, running_mean: rm0, running_var: rv0 }, { strict: false });
+      const x = variableOf(rng.uniformArray(size, -3, 5), shape);
+      const g = tf.tensor(rng.normalArray(size), shape);
+      const gamma = variableOf(Array.from(gamma0.dataSync()), [4]);
+      const beta = variableOf(Array.from(beta0.dataSync()), [4]);
+      const vars = [x, bn.weight, bn.bias];
+      const refVars = [x, gamma, beta];
+      const loss = (y: tf.Tensor) => tf.sum(tf.mul(y, g));
+
+      // train mode (batch statistics)
+      const a = gradsOf(() => loss(bn.forward(x as tf.Tensor4D)), vars);
+      const b = gradsOf(() => loss(naiveBn(x as tf.Tensor4D, gamma, beta)), refVars);
+      a.forEach((t, i) => expectClose(t, b[i]!, { atol: 1e-4, rtol: 1e-4 }, `train grad ${i}`));
+
+      // eval mode (running statistics)
+      bn.eval();
+      const rmNow = tf.clone(bn.runningMean);
+      const rvNow = tf.clone(bn.runningVar);
+      const c = gradsOf(() => loss(bn.forward(x as tf.Tensor4D)), vars);
+      const d = gradsOf(() => loss(naiveBn(x as tf.Tensor4D, gamma, beta, { mean: rmNow, variance: rvNow })), refVars);
+      c.forEach((t, i) => expectClose(t, d[i]!, { atol: 1e-4, rtol: 1e-4 }, `eval grad ${i}`));
+
+      // frozen: only x has a gradient, the same as in eval mode
+      bn.train();
+      bn.freeze();
+      const e = gradsOf(() => loss(bn.forward(x as tf.Tensor4D)), [x]);
+      expectClose(e[0]!, d[0]!, { atol: 1e-4, rtol: 1e-4 }, 'frozen dx');
+      expect(bn.trainableVariables()).toEqual([]);
+
+      tf.dispose([...a, ...b, ...c, ...d, ...e, rmNow, rvNow, x, g, gamma, beta, gamma0, beta0, rm0, rv0]);
+      bn.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      await setupBackend();
+    });
+  }
+
+  it('no tensor leaks across repeated train-mode steps', () => {
+    const bn = new BatchNorm2d({ numFeatures: 3 });
+    const x = variableOf(new Rng(3).uniformArray(2 * 4 * 4 * 3), [2, 4, 4, 3]);
+    const step = () => tf.dispose(gradsOf(() => tf.sum(tf.square(bn.forward(x as tf.Tensor4D))), [x, bn.weight, bn.bias]));
+    step();
+    const n0 = tf.memory().numTensors;
+    for (let i = 0; i < 10; i++) step();
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(11);
+    x.dispose();
+    bn.dispose();
+  });
+});
