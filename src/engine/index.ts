@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmKernels } from './kernels/index.js';
+import { registerWasmKernels, wasmKernelNames } from './kernels/index.js';
 import { loadThreadedWasmBackend, type WasmBackendModule } from './wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -167,7 +167,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   await tf.ready();
   silenceCpuBanner();
-  const projectKernels = chosen === 'wasm' ? registerWasmKernels() : [];
+  if (chosen === 'wasm') registerWasmKernels();
+  const projectKernels = chosen === 'wasm' ? wasmKernelNames() : [];
   current = {
     backend: chosen,
     requested,

@@ -1,0 +1,153 @@
+/**
+ * Plumbing shared by tiedet's wasm kernels: run a kernel body written with ordinary tf ops on the kernel's
+ * TensorInfo inputs, and return a TensorInfo the engine can adopt, with reference counts kept exact.
+ *
+ * Reference counting (engine.md §1.4): `engine.makeTensorFromTensorInfo(info)` tracks a new Tensor for an
+ * existing dataId but does NOT add a backend reference. Disposing that wrapper drops one backend reference, so
+ * every wrapper we make is preceded by `backend.incRef(dataId)`. The result works the other way round: we add a
+ * backend reference for the caller, then dispose our tracked Tensor, which leaves the data alive with exactly the
+ * one reference the engine will own when it wraps the returned TensorInfo.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of the wasm backend (`BackendWasm`) the kernels use. */
+export interface WasmBackendLike {
+  incRef(dataId: object): void;
+  /** Allocates an output buffer on the wasm heap (refCount 1). */
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A typed-array view (no copy) of a tensor's data on the wasm heap. Invalidated by any later allocation. */
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+export type TensorInfo = tf.TensorInfo;
+
+/** Wrap TensorInfos as Tensors (each holding its own backend reference) for the duration of `body`. */
+export function runWithTensors(
+  backend: unknown,
+  inputs: TensorInfo[],
+  body: (...tensors: tf.Tensor[]) => tf.Tensor,
+): TensorInfo {
+  const be = backend as WasmBackendLike;
+  const engine = tf.engine();
+  const wrappers = inputs.map((info) => {
+    be.incRef(info.dataId);
+    return engine.makeTensorFromTensorInfo(info, backend as tf.KernelBackend);
+  });
+  try {
+    const out = tf.tidy(() => body(...wrappers));
+    be.incRef(out.dataId);
+    const info: TensorInfo = { dataId: out.dataId, shape: out.shape.slice(), dtype: out.dtype };
+    out.dispose();
+    return info;
+  } finally {
+    for (const w of wrappers) w.dispose();
+  }
+}
+
+/** A Tensor for a fresh output buffer on the wasm heap; disposing it frees the buffer. */
+export function newHeapTensor(shape: number[], dtype: tf.DataType = 'float32'): tf.Tensor {
+  const be = tf.backend() as unknown as WasmBackendLike;
+  const info = be.makeOutput(shape, dtype);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** A Float32Array view of a float32 tensor's wasm heap data. Re-take after any allocation. */
+export function heapF32(t: tf.Tensor): Float32Array {
+  const be = tf.backend() as unknown as WasmBackendLike;
+  const v = be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  if (!(v instanceof Float32Array)) throw new Error(`tiedet kernels: expected a float32 tensor, got ${t.dtype}`);
+  return v;
+}
+
+/**
+ * `tf.slice` of a rank-4 float32 tensor, copied on the wasm heap. (The stock wasm Slice first copies the whole
+ * input into a fresh JS array, which costs milliseconds per megabyte with the threaded, shared-memory heap.)
+ */
+export function crop4d(x: tf.Tensor, begin: readonly number[], size: readonly number[]): tf.Tensor {
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const [b0, b1, b2, b3] = begin as [number, number, number, number];
+  const [s0, s1, s2, s3] = size as [number, number, number, number];
+  if (x.rank !== 4 || begin.length !== 4 || size.length !== 4) throw new Error('crop4d: rank 4 only');
+  if (b0 < 0 || b1 < 0 || b2 < 0 || b3 < 0 || b0 + s0 > N || b1 + s1 > H || b2 + s2 > W || b3 + s3 > C) {
+    throw new Error(`crop4d: [${begin}]+[${size}] is outside [${x.shape}]`);
+  }
+  if (b0 === 0 && b1 === 0 && b2 === 0 && b3 === 0 && s0 === N && s1 === H && s2 === W && s3 === C) {
+    return x.clone();
+  }
+  if (x.dtype !== 'float32') return tf.slice(x, begin as number[], size as number[]);
+  const out = newHeapTensor([s0, s1, s2, s3]);
+  const src = heapF32(x);
+  const dst = heapF32(out);
+  let o = 0;
+  const rowRun = s2 * C;
+  for (let n = b0; n < b0 + s0; n++) {
+    for (let h = b1; h < b1 + s1; h++) {
+      const rowStart = ((n * H + h) * W + b2) * C;
+      if (s3 === C) {
+        dst.set(src.subarray(rowStart, rowStart + rowRun), o);
+        o += rowRun;
+      } else {
+        for (let w = 0; w < s2; w++) {
+          const p = rowStart + w * C + b3;
+          dst.set(src.subarray(p, p + s3), o);
+          o += s3;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * [R, C] → [C, R]. wasm's rank-2 transpose reads sequentially and writes with stride R: fast (~1 ns per value, even
+ * for 100 MB tensors) unless R is a multiple of a large power of two, when the strided writes hit the same cache
+ * sets (~15× slower). Then R = a·b is split and the rank-3 transpose [a, b, C] → [C, a, b] is used instead, which
+ * walks the output (fine for moderate sizes; 3–4× slower than the rank-2 one beyond ~10 M values).
+ * Transposing NHWC data as [N·H·W, C] → [C, N·H·W] this way beats the rank-4 transpose by 3–4× on large maps.
+ */
+export function transposeRows(t: tf.Tensor, R: number, C: number): tf.Tensor {
+  const t2 = t.reshape([R, C]);
+  if (ctz(R) < 6 || C === 1) return tf.transpose(t2);
+  const a = smallFactor(R);
+  return tf.transpose(t2.reshape([a, R / a, C]), [2, 0, 1]).reshape([C, R]);
+}
+
+/** Trailing zero bits of n (n > 0). */
+export function ctz(n: number): number {
+  let c = 0;
+  while (n % 2 === 0 && c < 31) {
+    n /= 2;
+    c++;
+  }
+  return c;
+}
+
+/** Rows [r0, r1) of a rank-2 float32 tensor (one contiguous copy on the heap). */
+export function rowRange(t: tf.Tensor, r0: number, r1: number): tf.Tensor {
+  const C = t.shape[1]!;
+  const out = newHeapTensor([r1 - r0, C]);
+  heapF32(out).set(heapF32(t).subarray(r0 * C, r1 * C));
+  return out;
+}
+
+/**
+ * Swap the last two axes: [..., R, C] → [..., C, R]. wasm flattens the leading axes and runs a 2-D transpose per
+ * block, which is slow when R is a multiple of a large power of two (cache-set conflicts on the strided writes);
+ * splitting R = a·b and permuting [.., a, b, C] → [.., C, a, b] walks the output instead.
+ */
+export function swapLastTwo(t: tf.Tensor): tf.Tensor {
+  const shape = t.shape;
+  const R = shape[shape.length - 2]!;
+  const C = shape[shape.length - 1]!;
+  const lead = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  const a = R > 64 && C > 1 ? smallFactor(R) : 1;
+  if (a > 1) {
+    return tf.transpose(tf.reshape(t, [lead, a, R / a, C]), [0, 3, 1, 2]).reshape([...shape.slice(0, -2), C, R]);
+  }
+  return tf.transpose(tf.reshape(t, [lead, R, C]), [0, 2, 1]).reshape([...shape.slice(0, -2), C, R]);
+}
+
+function smallFactor(n: number): number {
+  for (let f = 2; f <= 64 && f * f <= n; f++) if (n % f === 0) return f;
+  return 1;
+}
