@@ -25,31 +25,20 @@
  * Dilation > 1 works in the forward pass only (TF.js has no dilated conv gradient).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2d, pair, type Pair } from '../nn/functional.js';
-import { computeFans, torchDefaultBias, torchDefaultWeight, type Initializer } from '../nn/init.js';
+import { conv2d, pair } from '../nn/functional.js';
+import { computeFans, torchDefaultBias, torchDefaultWeight } from '../nn/init.js';
+import type { Conv2dOptions } from '../nn/conv2d.js';
 import { Module } from '../nn/module.js';
 import type { Rng } from '../nn/rng.js';
 
-export interface TiedBlockConv2dOptions {
-  inChannels: number;
-  outChannels: number;
-  kernelSize: Pair;
+/**
+ * Options as `Conv2d`'s, plus the number of tied blocks. `groups` are the groups G of the shared filter (TGC): they
+ * must divide c/B and c′/B. The bias (default true, as the official `TiedBlockConv2d`) is shared: [c′/B]. The
+ * default initialisers are the inner `nn.Conv2d`'s, with fan_in = c/(B·G)·k².
+ */
+export interface TiedBlockConv2dOptions extends Conv2dOptions {
   /** Number of tied blocks B; must divide both channel counts. */
   blocks: number;
-  stride?: Pair;
-  /** PyTorch symmetric zero padding; default 0. */
-  padding?: Pair;
-  /** Default 1; > 1 is forward-only. */
-  dilation?: Pair;
-  /** Groups G of the shared filter (TGC); must divide c/B and c′/B. Default 1. */
-  groups?: number;
-  /** Shared bias [c′/B]; default true (as the official `TiedBlockConv2d`). */
-  bias?: boolean;
-  rng: Rng;
-  /** Default `torchDefaultWeight` (what the official inner `nn.Conv2d` does). */
-  weightInit?: Initializer;
-  /** Default U(±1/√fan_in), fan_in = c/(B·G)·k². */
-  biasInit?: Initializer;
 }
 
 export class TiedBlockConv2d extends Module {

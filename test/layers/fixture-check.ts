@@ -4,6 +4,7 @@
  * Both load the fixture's parameters into the layer first.
  */
 import * as tf from '@tensorflow/tfjs';
+import { describe, it } from 'vitest';
 import type { Forward, Module } from '../../src/nn/module.js';
 import { expectClose, type LayerFixtureCase, type LayerFixtures, type Tolerance } from '../nn/helpers.js';
 
@@ -48,4 +49,35 @@ export function checkGradients(fx: LayerFixtures, c: LayerFixtureCase, layer: Fi
     x.dispose();
     g.dispose();
   }
+}
+
+/**
+ * The standard suite for one layer kind: for every fixture case with `layer === kind`, build the layer from the
+ * case's config and check its forward pass and its gradients (each in its own test), with the tolerances given.
+ * `verify` may check structure (e.g. a derived width) against the config before the numbers are compared.
+ */
+export function fixtureSuite<C>(
+  title: string,
+  fixtures: LayerFixtures,
+  kind: string,
+  build: (config: C) => FixtureLayer,
+  tol: { output: Tolerance; grad: Tolerance },
+  verify?: (layer: FixtureLayer, config: C) => void,
+): void {
+  describe(title, () => {
+    for (const c of fixtures.cases.filter((k) => k.layer === kind)) {
+      const checks = [['forward', checkForward, tol.output], ['gradients', checkGradients, tol.grad]] as const;
+      for (const [what, check, t] of checks) {
+        it(`${c.name}: ${what}`, () => {
+          const layer = build(c.config as C);
+          try {
+            verify?.(layer, c.config as C);
+            check(fixtures, c, layer, t);
+          } finally {
+            layer.dispose();
+          }
+        });
+      }
+    }
+  });
 }

@@ -5,7 +5,7 @@ import { Conv2d } from '../../src/nn/conv2d.js';
 import { conv2d } from '../../src/nn/functional.js';
 import { Rng } from '../../src/nn/rng.js';
 import { expectClose, loadLayerFixtures, setupBackend, variableOf } from '../nn/helpers.js';
-import { checkForward, checkGradients } from './fixture-check.js';
+import { fixtureSuite } from './fixture-check.js';
 
 // Tolerances: outputs 1e-5 absolute (float32 vs PyTorch float64 reference, values O(1)). Gradients: 1e-5
 // absolute + 1e-4 relative — weight gradients sum n·h'·w' products and float32 accumulation order differs.
@@ -25,24 +25,11 @@ afterAll(() => {
   expect(tf.memory().numTensors).toBe(baseline);
 });
 
-describe('TiedBlockConv2d vs PyTorch (official semantics)', () => {
-  for (const c of fixtures.cases.filter((k) => k.layer === 'tbc')) {
-    const cfg = c.config as {
-      inChannels: number; outChannels: number; kernelSize: number; blocks: number;
-      stride: number; padding: number; bias: boolean; groups: number;
-    };
-    for (const [what, check, tol] of [['forward', checkForward, TOL.output], ['gradients', checkGradients, TOL.grad]] as const) {
-      it(`${c.name}: ${what}`, () => {
-        const layer = new TiedBlockConv2d({ ...cfg, rng: new Rng(1) });
-        try {
-          check(fixtures, c, layer, tol);
-        } finally {
-          layer.dispose();
-        }
-      });
-    }
-  }
-});
+type TbcConfig = {
+  inChannels: number; outChannels: number; kernelSize: number; blocks: number;
+  stride: number; padding: number; bias: boolean; groups: number;
+};
+fixtureSuite<TbcConfig>('TiedBlockConv2d vs PyTorch (official semantics)', fixtures, 'tbc', (cfg) => new TiedBlockConv2d({ ...cfg, rng: new Rng(1) }), TOL);
 
 /** Output and gradients (x, weight, bias) of Σ f(x)·g. */
 function outputAndGrads(f: (x: tf.Tensor4D) => tf.Tensor4D, x: tf.Variable, g: tf.Tensor, vars: tf.Variable[]) {

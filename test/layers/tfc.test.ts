@@ -4,7 +4,7 @@ import { TiedLinear } from '../../src/layers/tfc.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Rng } from '../../src/nn/rng.js';
 import { expectClose, loadLayerFixtures, setupBackend, variableOf } from '../nn/helpers.js';
-import { checkForward, checkGradients } from './fixture-check.js';
+import { fixtureSuite } from './fixture-check.js';
 
 // Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative (float32 accumulation vs float64 reference).
 const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
@@ -17,21 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
 
-describe('TiedLinear (TFC) vs PyTorch', () => {
-  for (const c of fixtures.cases.filter((k) => k.layer === 'tfc')) {
-    const cfg = c.config as { inFeatures: number; outFeatures: number; blocks: number; bias: boolean };
-    for (const [what, check, tol] of [['forward', checkForward, TOL.output], ['gradients', checkGradients, TOL.grad]] as const) {
-      it(`${c.name}: ${what}`, () => {
-        const layer = new TiedLinear({ ...cfg, rng: new Rng(1) });
-        try {
-          check(fixtures, c, layer, tol);
-        } finally {
-          layer.dispose();
-        }
-      });
-    }
-  }
-});
+type TfcConfig = { inFeatures: number; outFeatures: number; blocks: number; bias: boolean };
+fixtureSuite<TfcConfig>('TiedLinear (TFC) vs PyTorch', fixtures, 'tfc', (cfg) => new TiedLinear({ ...cfg, rng: new Rng(1) }), TOL);
 
 describe('TiedLinear structure', () => {
   it('B = 1 equals Linear with the same weights; count c·c′/B² (+ c′/B)', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TiedGCB } from '../../src/layers/tied-gcb.js';
 import { Rng } from '../../src/nn/rng.js';
 import { expectClose, loadLayerFixtures, setupBackend } from '../nn/helpers.js';
-import { checkForward, checkGradients } from './fixture-check.js';
+import { fixtureSuite } from './fixture-check.js';
 
 // Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative.
 const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
@@ -16,22 +16,13 @@ beforeAll(async () => {
 });
 afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
 
-describe('TiedGCB vs PyTorch (GCNet ContextBlock with tied transform)', () => {
-  for (const c of fixtures.cases.filter((k) => k.layer === 'tiedgcb')) {
-    const cfg = c.config as { channels: number; ratio: number; blocks: number; planes: number };
-    for (const [what, check, tol] of [['forward', checkForward, TOL.output], ['gradients', checkGradients, TOL.grad]] as const) {
-      it(`${c.name}: ${what}`, () => {
-        const layer = new TiedGCB({ channels: cfg.channels, ratio: cfg.ratio, blocks: cfg.blocks, rng: new Rng(1) });
-        try {
-          expect(layer.planes).toBe(cfg.planes);
-          check(fixtures, c, layer, tol);
-        } finally {
-          layer.dispose();
-        }
-      });
-    }
-  }
-});
+type GcbConfig = { channels: number; ratio: number; blocks: number; planes: number };
+fixtureSuite<GcbConfig>(
+  'TiedGCB vs PyTorch (GCNet ContextBlock with tied transform)', fixtures, 'tiedgcb',
+  (cfg) => new TiedGCB({ channels: cfg.channels, ratio: cfg.ratio, blocks: cfg.blocks, rng: new Rng(1) }),
+  TOL,
+  (layer, cfg) => expect((layer as TiedGCB).planes).toBe(cfg.planes),
+);
 
 describe('TiedGCB structure', () => {
   it('mmcv names and TF.js shapes', () => {

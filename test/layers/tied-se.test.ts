@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TiedSE, tiedSEHidden } from '../../src/layers/tied-se.js';
 import { Rng } from '../../src/nn/rng.js';
 import { loadLayerFixtures, setupBackend } from '../nn/helpers.js';
-import { checkForward, checkGradients } from './fixture-check.js';
+import { fixtureSuite } from './fixture-check.js';
 
 // Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative.
 const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
@@ -16,22 +16,13 @@ beforeAll(async () => {
 });
 afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
 
-describe('TiedSE vs PyTorch (official TiedSELayer semantics)', () => {
-  for (const c of fixtures.cases.filter((k) => k.layer === 'tiedse')) {
-    const cfg = c.config as { channels: number; blocks: number; reduction: number; hidden: number };
-    for (const [what, check, tol] of [['forward', checkForward, TOL.output], ['gradients', checkGradients, TOL.grad]] as const) {
-      it(`${c.name}: ${what}`, () => {
-        const layer = new TiedSE({ channels: cfg.channels, blocks: cfg.blocks, reduction: cfg.reduction, rng: new Rng(1) });
-        try {
-          expect(layer.hidden).toBe(cfg.hidden);
-          check(fixtures, c, layer, tol);
-        } finally {
-          layer.dispose();
-        }
-      });
-    }
-  }
-});
+type SeConfig = { channels: number; blocks: number; reduction: number; hidden: number };
+fixtureSuite<SeConfig>(
+  'TiedSE vs PyTorch (official TiedSELayer semantics)', fixtures, 'tiedse',
+  (cfg) => new TiedSE({ channels: cfg.channels, blocks: cfg.blocks, reduction: cfg.reduction, rng: new Rng(1) }),
+  TOL,
+  (layer, cfg) => expect((layer as TiedSE).hidden).toBe(cfg.hidden),
+);
 
 describe('TiedSE structure', () => {
   it('names follow the official module (fc.0 / fc.2)', () => {
