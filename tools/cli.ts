@@ -5,11 +5,12 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
+import { paramsCommand } from './params.js';
 import { CliError } from './cli-error.js';
 
 export async function main(argv: string[]): Promise<number> {
-  let code = 0;
   const parser = yargs(argv)
     .scriptName('tiedet')
     .usage('$0 <command> [options]\n\nObject detection and instance segmentation with Tied Block Convolution.')
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       global: true,
     })
     .command(infoCommand)
+    .command(evalCommand)
+    .command(paramsCommand)
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()
@@ -33,10 +36,11 @@ export async function main(argv: string[]): Promise<number> {
     .version()
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err, y) => {
-      if (err && !(err instanceof CliError)) throw err;
-      process.stderr.write(`tiedet: ${err ? err.message : msg}\n`);
-      if (!err) process.stderr.write('Run `tiedet --help` for usage.\n');
-      code = err instanceof CliError ? err.exitCode : 2;
+      // Errors thrown by a handler (CliError or not) are rethrown and reported once by the catch below; yargs
+      // would otherwise also reject parseAsync with them and the message would be printed twice.
+      if (err) throw err;
+      // A usage error (unknown option, bad choice…): stop here, so that no command handler runs.
+      throw new CliError(`${msg}\nRun \`tiedet --help\` for usage.`, 2);
     });
   try {
     await parser.parseAsync();
@@ -50,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.TIEDET_DEBUG) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
     return 1;
   }
-  return code;
+  return 0;
 }
 
 // Worker threads of the wasm backend never keep the process alive (see src/engine/wasm-threads.ts), but pending

@@ -79,6 +79,10 @@ describe('tiedet info (CLI)', () => {
     const r = runCli(['info', '--threads', '0']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('tiedet: threads (--threads) must be an integer from 1 to 64, got "0"');
+    const badChoice = runCli(['info', '--backend', 'foo']);
+    expect(badChoice.code).toBe(2); // a usage error: the command handler must not run
+    expect(badChoice.stderr).toMatch(/Invalid values:[\s\S]*Given: "foo"/);
+    expect(badChoice.stdout).toBe('');
     const unknown = runCli(['nosuchcommand']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown argument: nosuchcommand/);

@@ -1,0 +1,171 @@
+/**
+ * `tiedet params`: a Table-1-style comparison of every backbone preset — parameters, GMACs at an input size and
+ * both as ratios to torchvision's ResNet-50 — as text or JSON.
+ *
+ * Counting (src/backbones/complexity.ts): parameters are the module's own count (1000-class fc included, as in
+ * the paper's Table 1; `backboneParams` leaves the fc out); MACs are conv + linear multiply–accumulates only
+ * (fvcore / torchvision convention: ResNet-50 at 224×224 = 4.09 G), computed analytically — nothing runs, and
+ * weights are created zero-filled (`init: 'zeros'`), so the whole table takes a few seconds.
+ *
+ * This file holds the CLI's explicit name → factory table (the library has no string registry).
+ */
+import type { CommandModule } from 'yargs';
+import { complexity } from '../src/backbones/complexity.js';
+import * as presets from '../src/backbones/presets.js';
+import type { BackboneOptions, ResNet } from '../src/backbones/resnet.js';
+import { initEngine, type BackendRequest } from '../src/engine/index.js';
+import { CliError } from './cli-error.js';
+
+export interface PresetEntry {
+  /** The factory's name in src/backbones/presets.ts (what `--presets` takes). */
+  name: string;
+  /** Display name, with the paper's setting. */
+  label: string;
+  build: (options: BackboneOptions) => ResNet;
+}
+
+/** Every preset, in table order. ResNet-50 (`resnet50`) is the reference of the ratios. */
+export const PRESETS: readonly PresetEntry[] = [
+  { name: 'resnet50', label: 'ResNet-50', build: presets.resnet50 },
+  { name: 'resnet101', label: 'ResNet-101', build: presets.resnet101 },
+  { name: 'resnext50_32x4d', label: 'ResNeXt-50 32×4d', build: presets.resnext50_32x4d },
+  { name: 'resnext101_32x8d', label: 'ResNeXt-101 32×8d', build: presets.resnext101_32x8d },
+  { name: 'resnext101_64x4d', label: 'ResNeXt-101 64×4d', build: presets.resnext101_64x4d },
+  { name: 'seResNet50', label: 'SE-ResNet-50', build: presets.seResNet50 },
+  { name: 'tiedSeResNet50', label: 'ResNet-50 + TiedSE (B=8)', build: presets.tiedSeResNet50 },
+  { name: 'tiedResNet50', label: 'TiedResNet-50 (4s×32w)', build: presets.tiedResNet50 },
+  { name: 'tiedResNet101', label: 'TiedResNet-101 (4s×32w)', build: presets.tiedResNet101 },
+  { name: 'tiedResNet50S', label: 'TiedResNet-50-S (4s×18w)', build: presets.tiedResNet50S },
+  { name: 'tiedResNet101S', label: 'TiedResNet-101-S (4s×18w)', build: presets.tiedResNet101S },
+  { name: 'tiedResNeXt50', label: 'TiedResNeXt-50 (4s×64w, 8g)', build: presets.tiedResNeXt50 },
+  { name: 'tiedResNeXt50S', label: 'TiedResNeXt-50-S (4s×36w, 8g)', build: presets.tiedResNeXt50S },
+  { name: 'tiedResNet50SE', label: 'TiedResNet-50 + SE', build: presets.tiedResNet50SE },
+  { name: 'tiedResNet50TiedSE', label: 'TiedResNet-50 + TiedSE (B=8)', build: presets.tiedResNet50TiedSE },
+];
+
+export const MAC_CONVENTION =
+  'MACs = conv + linear multiply-accumulates only (fvcore/torchvision convention; BN, ReLU, pooling and adds not counted), batch 1';
+
+export interface PresetCount {
+  name: string;
+  label: string;
+  /** All parameters (1000-class fc included). */
+  params: number;
+  /** Parameters without the classifier (what a detector keeps). */
+  backboneParams: number;
+  macs: number;
+  paramsM: number;
+  gmacs: number;
+  /** params / ResNet-50's. */
+  paramsRatio: number;
+  /** MACs / ResNet-50's at the same input. */
+  macsRatio: number;
+}
+
+export interface ParamsReport {
+  input: { height: number; width: number };
+  convention: string;
+  reference: string;
+  presets: PresetCount[];
+}
+
+/** Parse `--input`: "HxW" (e.g. 224x224, 800x1333) or one number for a square. */
+export function parseInput(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*$/i.exec(value);
+  const h = m ? Number(m[1]) : NaN;
+  const w = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(h) || !Number.isSafeInteger(w) || h < 32 || w < 32 || h > 16384 || w > 16384) {
+    throw new CliError(`--input must be HEIGHTxWIDTH with sides from 32 to 16384 (e.g. 224x224 or 800x1333), got "${value}"`);
+  }
+  return [h, w];
+}
+
+/** Select presets by name (comma-separated); undefined = all. */
+export function selectPresets(list: string | undefined): PresetEntry[] {
+  if (list === undefined || list.trim() === '') return [...PRESETS];
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !PRESETS.some((p) => p.name === n));
+  if (unknown.length) {
+    throw new CliError(`unknown preset(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${PRESETS.map((p) => p.name).join(', ')}`);
+  }
+  return names.map((n) => PRESETS.find((p) => p.name === n)!);
+}
+
+function count(entry: PresetEntry, input: [number, number]): { params: number; backboneParams: number; macs: number } {
+  const model = entry.build({ init: 'zeros', frozenStages: -1 });
+  try {
+    const c = complexity(model, input);
+    return { params: c.params, backboneParams: c.params - (model.fc?.numParameters() ?? 0), macs: c.macs };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Count the selected presets at `input` (ratios against ResNet-50 at the same input). */
+export function paramsReport(entries: readonly PresetEntry[], input: [number, number]): ParamsReport {
+  const reference = PRESETS[0]!;
+  const ref = count(reference, input);
+  const rows = entries.map((e) => {
+    const c = e === reference ? ref : count(e, input);
+    return {
+      name: e.name,
+      label: e.label,
+      ...c,
+      paramsM: c.params / 1e6,
+      gmacs: c.macs / 1e9,
+      paramsRatio: c.params / ref.params,
+      macsRatio: c.macs / ref.macs,
+    };
+  });
+  return { input: { height: input[0], width: input[1] }, convention: MAC_CONVENTION, reference: reference.name, presets: rows };
+}
+
+export function formatParams(report: ParamsReport): string {
+  const header = ['preset', 'model', 'params (M)', 'vs R50', 'backbone (M)', 'GMACs', 'vs R50'];
+  const rows = report.presets.map((p) => [
+    p.name,
+    p.label,
+    p.paramsM.toFixed(2),
+    p.paramsRatio.toFixed(3),
+    (p.backboneParams / 1e6).toFixed(2),
+    p.gmacs.toFixed(2),
+    p.macsRatio.toFixed(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    `Backbones at ${report.input.height}×${report.input.width} — params include the 1000-class fc ("backbone": without it);`,
+    `${report.convention}; ratios vs ResNet-50 at the same input.`,
+    '',
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+  ].join('\n');
+}
+
+export interface ParamsArgs {
+  backend?: string;
+  threads?: number;
+  input: string;
+  json: boolean;
+  presets?: string;
+}
+
+export const paramsCommand: CommandModule<object, ParamsArgs> = {
+  command: 'params',
+  describe: 'Parameters and GMACs of every backbone preset (a Table-1-style comparison with ResNet-50)',
+  builder: (y) =>
+    y
+      .option('input', { type: 'string', default: '224x224', describe: 'input size HEIGHTxWIDTH (e.g. 224x224, 800x1333)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+      .option('presets', { type: 'string', describe: `comma-separated subset (default: all): ${PRESETS.map((p) => p.name).join(', ')}` })
+      .example('$0 params', 'all presets at 224×224')
+      .example('$0 params --input 800x1333 --presets resnet50,tiedResNet50 --json', 'detection-size input, JSON') as never,
+  handler: async (args) => {
+    const input = parseInput(args.input);
+    const entries = selectPresets(args.presets);
+    await initEngine({ backend: args.backend as BackendRequest | undefined, threads: args.threads });
+    const report = paramsReport(entries, input);
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatParams(report)}\n`);
+  },
+};
