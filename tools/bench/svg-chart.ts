@@ -137,7 +137,7 @@ function renderPanel(panel: Panel, ox: number, oy: number, L: Layout, panelIndex
   const yTicks = niceTicks(panel.yMax ?? yMaxData);
   const yMax = yTicks[yTicks.length - 1]!;
 
-  // Legend rows above the plot (wrapping), then the plot box.
+  // Legend above the plot as a grid of equal-width columns (as many as fit), then the plot box.
   const swatch = 26;
   const gap = 18;
   const items = panel.series.map((s) => ({ s, w: swatch + 6 + textWidth(s.name, fs) }));
@@ -145,16 +145,11 @@ function renderPanel(panel: Panel, ox: number, oy: number, L: Layout, panelIndex
   const left = ox + fs * 1.6 + yLabelW + 6; // rotated y label + tick labels
   const right = ox + L.width - 16;
   const plotW = right - left;
-  const rows: (typeof items)[] = [[]];
-  let rowW = 0;
-  for (const it of items) {
-    if (rows[rows.length - 1]!.length && rowW + gap + it.w > plotW) {
-      rows.push([]);
-      rowW = 0;
-    }
-    rowW += (rowW ? gap : 0) + it.w;
-    rows[rows.length - 1]!.push(it);
-  }
+  const colW = Math.max(0, ...items.map((it) => it.w));
+  const fit = Math.max(1, Math.min(items.length, Math.floor((plotW + gap) / (colW + gap))));
+  const nRows = Math.ceil(items.length / fit);
+  const cols = Math.ceil(items.length / nRows); // balanced rows: 5 items that fit 4 across → 3 + 2, not 4 + 1
+  const rows = Array.from({ length: nRows }, (_, ri) => items.slice(ri * cols, (ri + 1) * cols));
   const titleH = panel.title ? fs * 1.9 : 0;
   const legendTop = oy + titleH + 4;
   const legendH = rows.length * fs * 1.6;
@@ -230,9 +225,9 @@ function renderPanel(panel: Panel, ox: number, oy: number, L: Layout, panelIndex
   });
   // Legend.
   out.push(`<g class="legend" font-size="${fs}">`);
+  const gridW = cols * colW + (cols - 1) * gap;
   rows.forEach((row, ri) => {
-    const total = row.reduce((a, it) => a + it.w, 0) + gap * (row.length - 1);
-    let x = left + (plotW - total) / 2;
+    let x = left + (plotW - gridW) / 2;
     const y = legendTop + ri * fs * 1.6 + fs * 0.8;
     for (const it of row) {
       const i = panel.series.indexOf(it.s);
@@ -241,7 +236,7 @@ function renderPanel(panel: Panel, ox: number, oy: number, L: Layout, panelIndex
       out.push(`<line x1="${c(x)}" y1="${c(y)}" x2="${c(x + swatch)}" y2="${c(y)}" stroke="${color}" stroke-width="2.2"${dash}/>`);
       out.push(marker(MARKERS[i % MARKERS.length]!, x + swatch / 2, y, r, color, 'legend-marker'));
       out.push(`<text x="${c(x + swatch + 6)}" y="${c(y + fs * 0.35)}">${escapeXml(it.s.name)}</text>`);
-      x += it.w + gap;
+      x += colW + gap;
     }
   });
   out.push(`</g>`);

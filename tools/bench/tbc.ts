@@ -15,7 +15,8 @@
  *
  * Options: --threads N (wasm threads, default all cores), --repeats 5, --batch 8, --size 56 (H = W),
  * --channels 256, --groups 1,2,4,8,16,32, --gc auto,conv2d, --backend wasm, --out work_dirs/bench/tbc.json
- * (the SVG goes next to it, same name with .svg).
+ * (the SVG goes next to it, same name with .svg); --from-json PATH re-prints and re-draws a saved run without
+ * measuring (the SVG next to PATH, or next to --out).
  *
  * Every number is the median of `repeats` timed calls after one warm-up call, weights created once per layer
  * (XNNPACK caches its packed filter, as in inference). The calls are INTERLEAVED: every (layer, G, phase) is
@@ -29,7 +30,7 @@
  * the load average before and after. Everything runs in one child process (the wasm thread count is fixed per
  * process). Prints a table, writes JSON and an SVG line chart (tools/bench/svg-chart.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,9 +259,9 @@ const jobKey = (j: Job) => `${j.layer}:${j.g}:${j.phase}`;
 
 type Results = ChildResult;
 
-function ms(cells: Record<string, Cell>, layer: LayerKind, g: number, phase: Phase): number {
+function ms(cells: Record<string, Cell>, layer: LayerKind, g: number, phase: Phase, stat: 'medianMs' | 'minMs' = 'medianMs'): number {
   const c = cells[jobKey({ layer, g, phase })];
-  return c?.ok ? c.timing.medianMs : Number.NaN;
+  return c?.ok ? c.timing[stat] : Number.NaN;
 }
 
 const show = (v: number) => (Number.isFinite(v) ? v : '—');
@@ -280,13 +281,13 @@ function chart(cfg: Config, res: Results): string {
       { name: 'SC (standard conv)', points: xs.map((x) => ({ x, y: sc(p) })), color: '#555555', dash: '7 5' },
       ...cfg.gc.map(
         (k, i): Series => ({
-          name: `GC, G groups (${gcLabel(k)})`,
+          name: `GC (${gcLabel(k)})`,
           points: xs.map((x) => ({ x, y: ms(cells, `gc:${k}`, x, p) })),
           color: gcColors[i % gcColors.length]!,
           ...(i > 0 ? { dash: '5 3' } : {}),
         }),
       ),
-      { name: 'TBC, B blocks', points: xs.map((x) => ({ x, y: ms(cells, 'tbc', x, p) })), color: '#0072B2' },
+      { name: 'TBC (B blocks)', points: xs.map((x) => ({ x, y: ms(cells, 'tbc', x, p) })), color: '#0072B2' },
       { name: 'SC / B (ideal)', points: xs.map((x) => ({ x, y: sc(p) / x })), color: '#9bbbd4', dash: '2 4' },
     ],
   });
@@ -296,7 +297,8 @@ function chart(cfg: Config, res: Results): string {
     subtitle:
       `input ${cfg.batch}×${cfg.size}×${cfg.size}×${cfg.channels} NHWC, TF.js ${tf.version.tfjs} ${e.backend}` +
       `${e.simd ? ' SIMD' : ''}, ${e.threads} thread${e.threads === 1 ? '' : 's'}, ` +
-      `median of ${cfg.repeats} interleaved calls after warm-up` +
+      `median of ${cfg.repeats} interleaved calls after warm-up, ` +
+      `load average ${e.loadAvg.before[0]!.toFixed(1)} → ${e.loadAvg.after[0]!.toFixed(1)}` +
       cfg.gc
         .map((k) => `\nGC (${gcLabel(k)}) runs: ${xs.map((g) => `G=${g} ${gcImplAt(k, g, cfg.channels)}`).join(', ')}`)
         .join(''),
@@ -306,40 +308,35 @@ function chart(cfg: Config, res: Results): string {
   });
 }
 
-async function main(): Promise<void> {
-  const cfg = readConfig();
-  if (argValue('child') !== undefined) {
-    process.stdout.write(`${JSON.stringify(await child(cfg))}\n`);
-    return;
-  }
-  const out = argValue('out') ?? join(repoRoot, 'work_dirs', 'bench', 'tbc.json');
-  const svgOut = `${out.replace(/\.json$/, '')}.svg`;
-  process.stderr.write(
-    `bench:tbc — ${cfg.backend} ×${cfg.threads}, x ${cfg.batch}×${cfg.size}×${cfg.size}×${cfg.channels}, ` +
-      `G=B ∈ {${cfg.groups.join(', ')}}, GC = ${cfg.gc.map(gcDescription).join(' | ')}, ${cfg.repeats} repeats (median)\n`,
-  );
-  const res = runChild<ChildResult>(SCRIPT, ['--child', '1', ...configArgs(cfg)]);
-  const { cells } = res;
+/** The G = B table of one statistic (median, or the fastest call). */
+function timeTable(cfg: Config, cells: Record<string, Cell>, stat: 'medianMs' | 'minMs'): string {
   const [gc0, ...gcMore] = cfg.gc as [GcKind, ...GcKind[]];
   const header = ['G=B', 'SC fwd', 'GC fwd', 'TBC fwd', 'SC fwd+bwd', 'GC fwd+bwd', 'TBC fwd+bwd'];
   for (const k of gcMore) header.push(`GC[${gcShort(k)}] fwd`, `GC[${gcShort(k)}] fwd+bwd`);
   header.push('GC runs');
+  const at = (layer: LayerKind, g: number, p: Phase) => ms(cells, layer, g, p, stat);
   const rows = cfg.groups.map((g) => [
     String(g),
-    ...[ms(cells, 'sc', 1, 'fwd'), ms(cells, `gc:${gc0}`, g, 'fwd'), ms(cells, 'tbc', g, 'fwd')].map(show),
-    ...[ms(cells, 'sc', 1, 'fwdBwd'), ms(cells, `gc:${gc0}`, g, 'fwdBwd'), ms(cells, 'tbc', g, 'fwdBwd')].map(show),
-    ...gcMore.flatMap((k) => [ms(cells, `gc:${k}`, g, 'fwd'), ms(cells, `gc:${k}`, g, 'fwdBwd')].map(show)),
+    ...[at('sc', 1, 'fwd'), at(`gc:${gc0}`, g, 'fwd'), at('tbc', g, 'fwd')].map(show),
+    ...[at('sc', 1, 'fwdBwd'), at(`gc:${gc0}`, g, 'fwdBwd'), at('tbc', g, 'fwdBwd')].map(show),
+    ...gcMore.flatMap((k) => [at(`gc:${k}`, g, 'fwd'), at(`gc:${k}`, g, 'fwdBwd')].map(show)),
     gcImplAt(gc0, g, cfg.channels),
   ]);
-  const e = res;
+  return table(header, rows);
+}
+
+/** Print the tables and write the SVG (and, for a fresh measurement, the JSON). */
+function report(cfg: Config, res: ChildResult, out: string, fresh: boolean): void {
+  const { cells } = res;
+  const [gc0, ...gcMore] = cfg.gc as [GcKind, ...GcKind[]];
   const load = (v: number[]) => v.map((x) => x.toFixed(2)).join(' ');
   process.stdout.write(
     `\n3×3 conv ${cfg.channels}→${cfg.channels}, x ${cfg.batch}×${cfg.size}×${cfg.size}, ` +
-      `${e.backend} ×${e.threads} threads, median ms of ${cfg.repeats} interleaved calls after warm-up ` +
-      `(SC measured once; load average ${load(e.loadAvg.before)} before, ${load(e.loadAvg.after)} after)\n` +
+      `${res.backend} ×${res.threads} threads, median ms of ${cfg.repeats} interleaved calls after warm-up ` +
+      `(SC measured once; load average ${load(res.loadAvg.before)} before, ${load(res.loadAvg.after)} after)\n` +
       `GC = ${gcDescription(gc0)}\n` +
       gcMore.map((k) => `GC[${gcShort(k)}] = ${gcDescription(k)}\n`).join('') +
-      `${table(header, rows)}\n`,
+      `${timeTable(cfg, cells, 'medianMs')}\n`,
   );
   const ratios = cfg.groups.map((g) => {
     const sc = (p: Phase) => ms(cells, 'sc', 1, p);
@@ -348,39 +345,73 @@ async function main(): Promise<void> {
     return [String(g), ratio(t('fwd'), gc('fwd')), ratio(t('fwdBwd'), gc('fwdBwd')), ratio(sc('fwd'), t('fwd')), ratio(sc('fwdBwd'), t('fwdBwd'))];
   });
   process.stdout.write(`\n${table(['G=B', 'TBC/GC fwd', 'TBC/GC fwd+bwd', 'SC/TBC fwd (ideal = B)', 'SC/TBC fwd+bwd'], ratios)}\n`);
-  const failed = Object.entries(cells).filter(([, c]) => !c.ok);
-  for (const [k, c] of failed) process.stdout.write(`failed: ${k}: ${(c as { error: string }).error}\n`);
+  process.stdout.write(
+    `\nfastest of the ${cfg.repeats} calls (ms; the least-disturbed call when other jobs load the machine)\n` +
+      `${timeTable(cfg, cells, 'minMs')}\n`,
+  );
+  for (const [k, c] of Object.entries(cells)) if (!c.ok) process.stdout.write(`failed: ${k}: ${c.error}\n`);
   if (res.numTensorsDrift !== 0) process.stdout.write(`warning: tensor count drifted by ${res.numTensorsDrift}\n`);
-  writeJson(out, {
-    date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model.trim(), node: process.versions.node },
-    tfjs: tf.version.tfjs,
-    engine: { backend: e.backend, threads: e.threads, simd: e.simd },
-    loadAvg: e.loadAvg,
-    numTensorsDrift: e.numTensorsDrift,
-    config: cfg,
-    implementations: {
-      sc: 'Conv2d (groups 1) → tf.conv2d',
-      tbc: 'TiedBlockConv2d (src/layers/tbc.ts): blocks moved into the batch (rank-3 transpose), one tf.conv2d, back',
-      gc: Object.fromEntries(cfg.gc.map((k) => [k, gcDescription(k)])),
-      tableGc: gc0,
-    },
-    /** Median ms per row; NaN (null in JSON) where the measurement failed. */
-    rows: cfg.groups.map((g) => ({
-      g,
-      sc: { fwd: ms(cells, 'sc', 1, 'fwd'), fwdBwd: ms(cells, 'sc', 1, 'fwdBwd') },
-      tbc: { fwd: ms(cells, 'tbc', g, 'fwd'), fwdBwd: ms(cells, 'tbc', g, 'fwdBwd') },
-      gc: Object.fromEntries(
-        cfg.gc.map((k) => [
-          k,
-          { impl: gcImplAt(k, g, cfg.channels), fwd: ms(cells, `gc:${k}`, g, 'fwd'), fwdBwd: ms(cells, `gc:${k}`, g, 'fwdBwd') },
-        ]),
-      ),
-    })),
-    cells,
-  });
+  if (fresh) {
+    writeJson(out, {
+      date: new Date().toISOString(),
+      machine: { cores: availableParallelism(), cpu: cpus()[0]?.model.trim(), node: process.versions.node },
+      tfjs: tf.version.tfjs,
+      engine: { backend: res.backend, threads: res.threads, simd: res.simd },
+      loadAvg: res.loadAvg,
+      numTensorsDrift: res.numTensorsDrift,
+      config: cfg,
+      implementations: {
+        sc: 'Conv2d (groups 1) → tf.conv2d',
+        tbc: 'TiedBlockConv2d (src/layers/tbc.ts): blocks moved into the batch (rank-3 transpose), one tf.conv2d, back',
+        gc: Object.fromEntries(cfg.gc.map((k) => [k, gcDescription(k)])),
+        tableGc: gc0,
+      },
+      /** Median ms per row; NaN (null in JSON) where the measurement failed. */
+      rows: cfg.groups.map((g) => ({
+        g,
+        sc: { fwd: ms(cells, 'sc', 1, 'fwd'), fwdBwd: ms(cells, 'sc', 1, 'fwdBwd') },
+        tbc: { fwd: ms(cells, 'tbc', g, 'fwd'), fwdBwd: ms(cells, 'tbc', g, 'fwdBwd') },
+        gc: Object.fromEntries(
+          cfg.gc.map((k) => [
+            k,
+            { impl: gcImplAt(k, g, cfg.channels), fwd: ms(cells, `gc:${k}`, g, 'fwd'), fwdBwd: ms(cells, `gc:${k}`, g, 'fwdBwd') },
+          ]),
+        ),
+      })),
+      cells,
+    });
+    process.stdout.write(`\nwrote ${out}\n`);
+  }
+  const svgOut = `${out.replace(/\.json$/, '')}.svg`;
   writeFileSync(svgOut, chart(cfg, res));
-  process.stdout.write(`\nwrote ${out}\nwrote ${svgOut}\n`);
+  process.stdout.write(`wrote ${svgOut}\n`);
+}
+
+async function main(): Promise<void> {
+  const fromJson = argValue('from-json');
+  if (fromJson !== undefined) {
+    // Re-print and re-draw a saved run (no measuring): --from-json work_dirs/bench/tbc.json
+    const saved = JSON.parse(readFileSync(fromJson, 'utf8')) as {
+      config: Config;
+      engine: { backend: BackendName; threads: number; simd: boolean };
+      loadAvg: ChildResult['loadAvg'];
+      numTensorsDrift: number;
+      cells: Record<string, Cell>;
+    };
+    report(saved.config, { ...saved.engine, cells: saved.cells, loadAvg: saved.loadAvg, numTensorsDrift: saved.numTensorsDrift }, argValue('out') ?? fromJson, false);
+    return;
+  }
+  const cfg = readConfig();
+  if (argValue('child') !== undefined) {
+    process.stdout.write(`${JSON.stringify(await child(cfg))}\n`);
+    return;
+  }
+  const out = argValue('out') ?? join(repoRoot, 'work_dirs', 'bench', 'tbc.json');
+  process.stderr.write(
+    `bench:tbc — ${cfg.backend} ×${cfg.threads}, x ${cfg.batch}×${cfg.size}×${cfg.size}×${cfg.channels}, ` +
+      `G=B ∈ {${cfg.groups.join(', ')}}, GC = ${cfg.gc.map(gcDescription).join(' | ')}, ${cfg.repeats} repeats (median)\n`,
+  );
+  report(cfg, runChild<ChildResult>(SCRIPT, ['--child', '1', ...configArgs(cfg)]), out, true);
 }
 
 await main();
