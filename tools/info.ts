@@ -1,7 +1,7 @@
 /** `tiedet info`: which backend runs, with how many threads, and why the GPU backend is or is not in use. */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { initEngine, type BackendRequest, type EngineInfo } from '../src/engine/index.js';
+import type { BackendRequest, EngineInfo } from '../src/engine/index.js';
 
 export interface InfoArgs {
   backend?: string;
@@ -36,6 +36,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       .example('$0 info', 'backend, threads and versions')
       .example('$0 info --backend cpu --json', 'what the cpu backend reports, as JSON') as never,
   handler: async (args) => {
+    const { initEngine } = await import('../src/engine/index.js'); // TF.js loads only for commands that need it
     const info = await initEngine({ backend: args.backend as BackendRequest | undefined, threads: args.threads });
     process.stdout.write(args.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
   },

@@ -10,10 +10,11 @@
  * This file holds the CLI's explicit name → factory table (the library has no string registry).
  */
 import type { CommandModule } from 'yargs';
-import { complexity } from '../src/backbones/complexity.js';
-import * as presets from '../src/backbones/presets.js';
 import type { BackboneOptions, ResNet } from '../src/backbones/resnet.js';
-import { initEngine, type BackendRequest } from '../src/engine/index.js';
+
+/** The presets module; loaded on demand so that other commands start without TF.js. */
+export type PresetsModule = typeof import('../src/backbones/presets.js');
+import type { BackendRequest } from '../src/engine/index.js';
 import { CliError } from './cli-error.js';
 
 export interface PresetEntry {
@@ -21,26 +22,27 @@ export interface PresetEntry {
   name: string;
   /** Display name, with the paper's setting. */
   label: string;
-  build: (options: BackboneOptions) => ResNet;
+  /** The factory, picked from the presets module (`loadPresets()`). */
+  pick: (m: PresetsModule) => (options: BackboneOptions) => ResNet;
 }
 
 /** Every preset, in table order. ResNet-50 (`resnet50`) is the reference of the ratios. */
 export const PRESETS: readonly PresetEntry[] = [
-  { name: 'resnet50', label: 'ResNet-50', build: presets.resnet50 },
-  { name: 'resnet101', label: 'ResNet-101', build: presets.resnet101 },
-  { name: 'resnext50_32x4d', label: 'ResNeXt-50 32×4d', build: presets.resnext50_32x4d },
-  { name: 'resnext101_32x8d', label: 'ResNeXt-101 32×8d', build: presets.resnext101_32x8d },
-  { name: 'resnext101_64x4d', label: 'ResNeXt-101 64×4d', build: presets.resnext101_64x4d },
-  { name: 'seResNet50', label: 'SE-ResNet-50', build: presets.seResNet50 },
-  { name: 'tiedSeResNet50', label: 'ResNet-50 + TiedSE (B=8)', build: presets.tiedSeResNet50 },
-  { name: 'tiedResNet50', label: 'TiedResNet-50 (4s×32w)', build: presets.tiedResNet50 },
-  { name: 'tiedResNet101', label: 'TiedResNet-101 (4s×32w)', build: presets.tiedResNet101 },
-  { name: 'tiedResNet50S', label: 'TiedResNet-50-S (4s×18w)', build: presets.tiedResNet50S },
-  { name: 'tiedResNet101S', label: 'TiedResNet-101-S (4s×18w)', build: presets.tiedResNet101S },
-  { name: 'tiedResNeXt50', label: 'TiedResNeXt-50 (4s×64w, 8g)', build: presets.tiedResNeXt50 },
-  { name: 'tiedResNeXt50S', label: 'TiedResNeXt-50-S (4s×36w, 8g)', build: presets.tiedResNeXt50S },
-  { name: 'tiedResNet50SE', label: 'TiedResNet-50 + SE', build: presets.tiedResNet50SE },
-  { name: 'tiedResNet50TiedSE', label: 'TiedResNet-50 + TiedSE (B=8)', build: presets.tiedResNet50TiedSE },
+  { name: 'resnet50', label: 'ResNet-50', pick: (m) => m.resnet50 },
+  { name: 'resnet101', label: 'ResNet-101', pick: (m) => m.resnet101 },
+  { name: 'resnext50_32x4d', label: 'ResNeXt-50 32×4d', pick: (m) => m.resnext50_32x4d },
+  { name: 'resnext101_32x8d', label: 'ResNeXt-101 32×8d', pick: (m) => m.resnext101_32x8d },
+  { name: 'resnext101_64x4d', label: 'ResNeXt-101 64×4d', pick: (m) => m.resnext101_64x4d },
+  { name: 'seResNet50', label: 'SE-ResNet-50', pick: (m) => m.seResNet50 },
+  { name: 'tiedSeResNet50', label: 'ResNet-50 + TiedSE (B=8)', pick: (m) => m.tiedSeResNet50 },
+  { name: 'tiedResNet50', label: 'TiedResNet-50 (4s×32w)', pick: (m) => m.tiedResNet50 },
+  { name: 'tiedResNet101', label: 'TiedResNet-101 (4s×32w)', pick: (m) => m.tiedResNet101 },
+  { name: 'tiedResNet50S', label: 'TiedResNet-50-S (4s×18w)', pick: (m) => m.tiedResNet50S },
+  { name: 'tiedResNet101S', label: 'TiedResNet-101-S (4s×18w)', pick: (m) => m.tiedResNet101S },
+  { name: 'tiedResNeXt50', label: 'TiedResNeXt-50 (4s×64w, 8g)', pick: (m) => m.tiedResNeXt50 },
+  { name: 'tiedResNeXt50S', label: 'TiedResNeXt-50-S (4s×36w, 8g)', pick: (m) => m.tiedResNeXt50S },
+  { name: 'tiedResNet50SE', label: 'TiedResNet-50 + SE', pick: (m) => m.tiedResNet50SE },
+  { name: 'tiedResNet50TiedSE', label: 'TiedResNet-50 + TiedSE (B=8)', pick: (m) => m.tiedResNet50TiedSE },
 ];
 
 export const MAC_CONVENTION =
@@ -91,8 +93,20 @@ export function selectPresets(list: string | undefined): PresetEntry[] {
   return names.map((n) => PRESETS.find((p) => p.name === n)!);
 }
 
-function count(entry: PresetEntry, input: [number, number]): { params: number; backboneParams: number; macs: number } {
-  const model = entry.build({ init: 'zeros', frozenStages: -1 });
+/** Load the presets module (TF.js with it). */
+export function loadPresets(): Promise<PresetsModule> {
+  return import('../src/backbones/presets.js');
+}
+
+type ComplexityFn = typeof import('../src/backbones/complexity.js').complexity;
+
+function count(
+  m: PresetsModule,
+  complexity: ComplexityFn,
+  entry: PresetEntry,
+  input: [number, number],
+): { params: number; backboneParams: number; macs: number } {
+  const model = entry.pick(m)({ init: 'zeros', frozenStages: -1 });
   try {
     const c = complexity(model, input);
     return { params: c.params, backboneParams: c.params - (model.fc?.numParameters() ?? 0), macs: c.macs };
@@ -102,11 +116,12 @@ function count(entry: PresetEntry, input: [number, number]): { params: number; b
 }
 
 /** Count the selected presets at `input` (ratios against ResNet-50 at the same input). */
-export function paramsReport(entries: readonly PresetEntry[], input: [number, number]): ParamsReport {
+export async function paramsReport(entries: readonly PresetEntry[], input: [number, number]): Promise<ParamsReport> {
+  const [m, { complexity }] = await Promise.all([loadPresets(), import('../src/backbones/complexity.js')]);
   const reference = PRESETS[0]!;
-  const ref = count(reference, input);
+  const ref = count(m, complexity, reference, input);
   const rows = entries.map((e) => {
-    const c = e === reference ? ref : count(e, input);
+    const c = e === reference ? ref : count(m, complexity, e, input);
     return {
       name: e.name,
       label: e.label,
@@ -164,8 +179,9 @@ export const paramsCommand: CommandModule<object, ParamsArgs> = {
   handler: async (args) => {
     const input = parseInput(args.input);
     const entries = selectPresets(args.presets);
+    const { initEngine } = await import('../src/engine/index.js');
     await initEngine({ backend: args.backend as BackendRequest | undefined, threads: args.threads });
-    const report = paramsReport(entries, input);
+    const report = await paramsReport(entries, input);
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatParams(report)}\n`);
   },
 };

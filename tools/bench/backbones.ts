@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { complexity } from '../../src/backbones/complexity.js';
 import { initEngine, type BackendName } from '../../src/engine/index.js';
-import { parseInput, selectPresets } from '../params.js';
+import { loadPresets, parseInput, selectPresets } from '../params.js';
 import { argValue, repoRoot, runChild, table, time, writeJson, type Timing } from './harness.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -34,9 +34,10 @@ async function child(): Promise<{ backend: string; threads: number; rows: Row[] 
   const trainBatch = Number(argValue('train-batch') ?? 2);
   const repeats = Number(argValue('repeats') ?? 3);
   const rows: Row[] = [];
+  const presetsModule = await loadPresets();
   for (const entry of selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50,tiedResNet50S,resnext50_32x4d')) {
     process.stderr.write(`  [${info.backend} ×${info.threads}] ${entry.name}\n`);
-    const model = entry.build({ seed: 1, numClasses: null, frozenStages: -1, normEval: false });
+    const model = entry.pick(presetsModule)({ seed: 1, numClasses: null, frozenStages: -1, normEval: false });
     const x = tf.randomUniform([batch, h, w, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const xt = tf.randomUniform([trainBatch, th, tw, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
     model.eval();
