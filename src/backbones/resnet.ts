@@ -30,6 +30,7 @@ import type { TiedLinear } from '../layers/tfc.js';
 import { TiedSE } from '../layers/tied-se.js';
 import { BatchNorm2d } from '../nn/batchnorm2d.js';
 import { Conv2d } from '../nn/conv2d.js';
+import { convBn } from '../nn/conv-bn.js';
 import { convOutputSize, globalAvgPool, maxPool2d } from '../nn/functional.js';
 import { GroupedConv2d, type GroupedConvImplChoice } from '../nn/grouped-conv.js';
 import { kaimingNormalFanOutRelu, zeros, type Initializer } from '../nn/init.js';
@@ -147,6 +148,11 @@ export function makeDownsample(ctx: BlockContext, outC: number): Sequential<tf.T
   ]);
 }
 
+/** The projection shortcut's forward: conv + BN, folded into one conv when `convBn` can. */
+export function downsampleForward(ds: Sequential<tf.Tensor4D, tf.Tensor4D>, x: tf.Tensor4D): tf.Tensor4D {
+  return convBn(ds.at(0) as Conv2d, ds.at(1) as BatchNorm2d, x, false);
+}
+
 /** MACs of a projection shortcut (a no-op for none). */
 export function countDownsample(
   ds: Sequential<tf.Tensor4D, tf.Tensor4D> | null,
@@ -222,11 +228,11 @@ export class Bottleneck extends Module implements ResidualBlock {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.bn1.forward(this.conv1.forward(x)));
-      y = tf.relu(this.bn2.forward(this.conv2.forward(y)));
-      y = this.bn3.forward(this.conv3.forward(y));
+      let y = convBn(this.conv1, this.bn1, x, true);
+      y = convBn(this.conv2, this.bn2, y, true);
+      y = convBn(this.conv3, this.bn3, y, false);
       if (this.se) y = this.se.forward(y);
-      const identity = this.downsample ? this.downsample.forward(x) : x;
+      const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
       return tf.relu(tf.add(y, identity) as tf.Tensor4D);
     });
   }
@@ -361,7 +367,7 @@ export class ResNet extends Module implements Backbone, CountsMacs {
 
   /** Stem: conv1 → bn1 → ReLU → max-pool 3×3/2. */
   private stem(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => maxPool2d(tf.relu(this.bn1.forward(this.conv1.forward(x))), { kernelSize: 3, stride: 2, padding: 1 }));
+    return tf.tidy(() => maxPool2d(convBn(this.conv1, this.bn1, x, true), { kernelSize: 3, stride: 2, padding: 1 }));
   }
 
   /** [n, h, w, 3] → C2–C5. */

@@ -23,8 +23,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { TiedBlockConv2d, type TiedBlockConv2dOptions } from '../layers/tbc.js';
 import type { TiedSE } from '../layers/tied-se.js';
+import { addToEverySplit, blocksToChannels, splitToBlocks } from '../engine/kernels/tensor-plumbing.js';
 import { BatchNorm2d } from '../nn/batchnorm2d.js';
 import type { Conv2d } from '../nn/conv2d.js';
+import { canFoldBn, convBn, foldedBn } from '../nn/conv-bn.js';
+import { conv2d } from '../nn/functional.js';
 import { groupedConv2d, type GroupedConvImplChoice } from '../nn/grouped-conv.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
@@ -34,6 +37,7 @@ import {
   convNoBias,
   countDownsample,
   countSE,
+  downsampleForward,
   makeDownsample,
   makeSE,
   type BackboneOptions,
@@ -158,6 +162,15 @@ export class TiedConv2d extends TiedBlockConv2d {
     this.impl = opts.impl ?? 'auto';
   }
 
+  /** The shared filter on input already in block-major batch layout: [B·n, h, w, c/B] → [B·n, h′, w′, c′/B]. */
+  forwardBlocks(xb: tf.Tensor4D): tf.Tensor4D {
+    const weight = this.weight as tf.Tensor4D;
+    const bias = this.bias as tf.Tensor1D | null;
+    if (this.groups === 1) return conv2d(xb, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    const args = { groups: this.groups, stride: this.stride, padding: this.padding, dilation: this.dilation, impl: this.impl };
+    return groupedConv2d(xb, weight, args, bias);
+  }
+
   override forward(x: tf.Tensor4D): tf.Tensor4D {
     if (this.groups === 1) return super.forward(x);
     const [n, h, w, c] = x.shape;
@@ -268,7 +281,37 @@ export class TiedBottleneck extends Module implements ResidualBlock {
     return this.bn3;
   }
 
+  /**
+   * Inference path (wasm, BNs on running statistics, no gradient tape): bn1 + ReLU, the cut into splits and each
+   * split's move of its blocks into the batch are one heap pass; the split outputs come back to channels with
+   * bn2 + ReLU and the mixer's Σ in a second; the mixer output is added to every split in a third; the mixer,
+   * conv3 and shortcut convs carry their BN (and ReLU) folded in. Same math as `forward`'s general path.
+   */
+  private forwardInference(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const n = x.shape[0];
+      const e = this.conv1.forward(x);
+      const f1 = foldedBn(this.bn1);
+      const parts = splitToBlocks(e, this.splitBlocks, f1.scale, f1.shift);
+      const outs = parts.map((p, i) => this.conv2.convs[i]!.forwardBlocks(p));
+      const f2 = foldedBn(this.bn2);
+      const sumMixer = this.mixer !== null && this.mixerKind === 'sum';
+      let { y, sum } = blocksToChannels(outs, n, f2.scale, f2.shift, sumMixer);
+      if (this.mixer) {
+        const m = convBn(this.mixer.at(0) as Conv2d, this.mixer.at(1) as BatchNorm2d, sumMixer ? sum! : y, true);
+        y = addToEverySplit(y, m);
+      }
+      let z = convBn(this.conv3, this.bn3, y, false);
+      if (this.se) z = this.se.forward(z);
+      const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
+      return tf.relu(tf.add(z, identity) as tf.Tensor4D);
+    });
+  }
+
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && canFoldBn(this.bn1) && canFoldBn(this.bn2)) {
+      return this.forwardInference(x);
+    }
     return tf.tidy(() => {
       const s = this.splits;
       const ws = this.splitWidth;
@@ -283,9 +326,9 @@ export class TiedBottleneck extends Module implements ResidualBlock {
         const m = tf.relu(this.mixer.forward(input));
         y = tf.reshape(tf.add(tf.reshape(y, [n, h, w, s, ws]), tf.reshape(m, [n, h, w, 1, ws])), [n, h, w, this.width]);
       }
-      let z = this.bn3.forward(this.conv3.forward(y));
+      let z = convBn(this.conv3, this.bn3, y, false);
       if (this.se) z = this.se.forward(z);
-      const identity = this.downsample ? this.downsample.forward(x) : x;
+      const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
       return tf.relu(tf.add(z, identity) as tf.Tensor4D);
     });
   }

@@ -151,3 +151,109 @@ function smallFactor(n: number): number {
   for (let f = 2; f <= 64 && f * f <= n; f++) if (n % f === 0) return f;
   return 1;
 }
+
+/**
+ * TiedBottleneck entry → split inputs in one heap pass. `x` [n, h, w, s·ws] (float32); split i is cut into B_i
+ * contiguous blocks and returned block-major, [B_i·n, h, w, ws/B_i] (the batch layout a TBC convolves), with
+ * y = max(0, x·scale[c] + shift[c]) (BN + ReLU) applied on the way.
+ */
+export function splitToBlocks(
+  x: tf.Tensor4D,
+  blocks: readonly number[],
+  scale: tf.Tensor1D,
+  shift: tf.Tensor1D,
+): tf.Tensor4D[] {
+  const [n, h, w, W] = x.shape;
+  const s = blocks.length;
+  const ws = W / s;
+  const P = n * h * w;
+  const outs = blocks.map((B) => newHeapTensor([B * n, h, w, ws / B]) as tf.Tensor4D);
+  const sc = heapF32(scale);
+  const sh = heapF32(shift);
+  const src = heapF32(x);
+  const dsts = outs.map((o) => heapF32(o));
+  for (let i = 0; i < s; i++) {
+    const B = blocks[i]!;
+    const cb = ws / B;
+    const dst = dsts[i]!;
+    for (let b = 0; b < B; b++) {
+      const c0 = i * ws + b * cb;
+      let d = b * P * cb;
+      for (let p = 0; p < P; p++) {
+        let q = p * W + c0;
+        for (let j = 0; j < cb; j++, q++, d++) {
+          const v = src[q]! * sc[c0 + j]! + sh[c0 + j]!;
+          dst[d] = v > 0 ? v : 0;
+        }
+      }
+    }
+  }
+  return outs;
+}
+
+/**
+ * The inverse gather: split outputs `parts[i]` [B_i·n, h, w, ws/B_i] (block-major) → y [n, h, w, s·ws] with
+ * y = max(0, v·scale[c] + shift[c]) (BN + ReLU), and, when `withSum`, Σ_i y_i [n, h, w, ws] from the same pass.
+ */
+export function blocksToChannels(
+  parts: readonly tf.Tensor4D[],
+  n: number,
+  scale: tf.Tensor1D,
+  shift: tf.Tensor1D,
+  withSum: boolean,
+): { y: tf.Tensor4D; sum: tf.Tensor4D | null } {
+  const s = parts.length;
+  const [, h, w] = parts[0]!.shape;
+  const blocks = parts.map((t) => t.shape[0] / n);
+  const ws = blocks[0]! * parts[0]!.shape[3];
+  const W = s * ws;
+  const P = n * h * w;
+  const y = newHeapTensor([n, h, w, W]) as tf.Tensor4D;
+  const sum = withSum ? (newHeapTensor([n, h, w, ws]) as tf.Tensor4D) : null;
+  const sc = heapF32(scale);
+  const sh = heapF32(shift);
+  const dst = heapF32(y);
+  const acc = sum ? heapF32(sum) : null;
+  const srcs = parts.map((t) => heapF32(t));
+  for (let i = 0; i < s; i++) {
+    const B = blocks[i]!;
+    const cb = ws / B;
+    const src = srcs[i]!;
+    for (let b = 0; b < B; b++) {
+      const k0 = b * cb;
+      const c0 = i * ws + k0;
+      let q = b * P * cb;
+      for (let p = 0; p < P; p++) {
+        const d = p * W + c0;
+        const a = p * ws + k0;
+        for (let j = 0; j < cb; j++, q++) {
+          let v = src[q]! * sc[c0 + j]! + sh[c0 + j]!;
+          if (v < 0) v = 0;
+          dst[d + j] = v;
+          if (acc) acc[a + j] = i === 0 ? v : acc[a + j]! + v;
+        }
+      }
+    }
+  }
+  return { y, sum };
+}
+
+/** y [n, h, w, s·ws] + m [n, h, w, ws] broadcast over the s splits, in one heap pass (a fresh output). */
+export function addToEverySplit(y: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, W] = y.shape;
+  const ws = m.shape[3];
+  const s = W / ws;
+  const P = n * h * w;
+  const out = newHeapTensor([n, h, w, W]) as tf.Tensor4D;
+  const src = heapF32(y);
+  const mm = heapF32(m);
+  const dst = heapF32(out);
+  for (let p = 0; p < P; p++) {
+    const a = p * ws;
+    let q = p * W;
+    for (let i = 0; i < s; i++) {
+      for (let k = 0; k < ws; k++, q++) dst[q] = src[q]! + mm[a + k]!;
+    }
+  }
+  return out;
+}
