@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index.js';
 import { loadPresets, parseInput, selectPresets } from '../params.js';
-import { argValue, table } from './harness.js';
+import { argValue } from './harness.js';
+import { profileKernels } from './kernel-profile.js';
 
 const info = await initEngine({ threads: Number(argValue('threads') ?? availableParallelism()) });
 const [h, w] = parseInput(argValue('input') ?? '400x667');
@@ -21,21 +22,10 @@ for (const entry of selectPresets(argValue('presets') ?? 'tiedResNet50')) {
     tf.dispose([f.c2, f.c3, f.c4, f.c5]);
   };
   await run();
-  const t0 = performance.now();
-  const prof = await tf.profile(run);
-  const wall = performance.now() - t0;
-  const agg = new Map<string, { ms: number; calls: number }>();
-  for (const k of prof.kernels) {
-    const a = agg.get(k.name) ?? { ms: 0, calls: 0 };
-    a.ms += k.kernelTimeMs as number;
-    a.calls += 1;
-    agg.set(k.name, a);
-  }
-  const rows = [...agg].sort((a, b) => b[1].ms - a[1].ms);
-  const total = rows.reduce((s, [, a]) => s + a.ms, 0);
+  const p = await profileKernels(run);
   process.stdout.write(
-    `${entry.name} ${h}x${w} ${info.backend} ×${info.threads}: forward ${wall.toFixed(0)} ms wall (profiled), kernels ${total.toFixed(0)} ms\n` +
-      `${table(['kernel', 'ms', 'calls', 'share'], rows.map(([n, a]) => [n, a.ms, a.calls, `${((100 * a.ms) / total).toFixed(1)} %`]))}\n`,
+    `${entry.name} ${h}x${w} ${info.backend} ×${info.threads}: forward ${p.wallMs.toFixed(0)} ms wall (profiled), ` +
+      `kernels ${p.kernelMs.toFixed(0)} ms\n${p.table}\n`,
   );
   tf.dispose(x);
 }

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
-import { argValue, repoRoot, table, writeJson } from './harness.js';
+import { argValue, repoRoot, writeJson } from './harness.js';
+import { profileKernels } from './kernel-profile.js';
 import { ResNet18 } from './resnet18.js';
 
 const info = await initEngine({ threads: argValue('threads') ? Number(argValue('threads')) : undefined });
@@ -27,21 +28,9 @@ const step = async () => {
 };
 await step();
 await step();
-const t0 = performance.now();
-const prof = await tf.profile(step);
-const wall = performance.now() - t0;
-const agg = new Map<string, { ms: number; calls: number }>();
-for (const k of prof.kernels) {
-  const a = agg.get(k.name) ?? { ms: 0, calls: 0 };
-  a.ms += k.kernelTimeMs as number;
-  a.calls += 1;
-  agg.set(k.name, a);
-}
-const rows = [...agg].sort((a, b) => b[1].ms - a[1].ms);
-const total = rows.reduce((s, [, a]) => s + a.ms, 0);
+const p = await profileKernels(step);
 process.stdout.write(
-  `${info.backend} ×${info.threads}: one step ${wall.toFixed(0)} ms wall (profiled), kernels ${total.toFixed(0)} ms\n` +
-    `${table(['kernel', 'ms', 'calls', 'share'], rows.map(([n, a]) => [n, a.ms, a.calls, `${((100 * a.ms) / total).toFixed(1)} %`]))}\n`,
+  `${info.backend} ×${info.threads}: one step ${p.wallMs.toFixed(0)} ms wall (profiled), kernels ${p.kernelMs.toFixed(0)} ms\n${p.table}\n`,
 );
-writeJson(`${repoRoot}/work_dirs/bench/profile-step-${info.threads}.json`, { wallMs: wall, kernels: Object.fromEntries(agg) });
+writeJson(`${repoRoot}/work_dirs/bench/profile-step-${info.threads}.json`, { wallMs: p.wallMs, kernels: Object.fromEntries(p.kernels) });
 process.exit(0);
