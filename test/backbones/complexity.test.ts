@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { complexity, MacCounter } from '../../src/backbones/complexity.js';
 import { resnet101, resnet50, resnext50_32x4d, seResNet50, tiedResNet50, tiedResNet50S } from '../../src/backbones/presets.js';
 import { bottleneckResNet, type ResNet } from '../../src/backbones/resnet.js';
@@ -10,27 +10,10 @@ import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Rng } from '../../src/nn/rng.js';
-import { setupBackend } from '../nn/helpers.js';
+import { trackTensors, withModel } from '../nn/helpers.js';
 
-beforeAll(async () => {
-  await setupBackend();
-});
+trackTensors('test');
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach((ctx) => {
-  expect(tf.memory().numTensors, `tensors leaked by "${ctx.task.name}"`).toBe(baseline);
-});
-
-function withModel<M extends { dispose(): void }, T>(m: M, f: (m: M) => T): T {
-  try {
-    return f(m);
-  } finally {
-    m.dispose();
-  }
-}
 
 describe('convention: conv + linear MACs only (fvcore / torchvision)', () => {
   it('ResNet-50 at 224×224: 4,089,184,256 MACs (torchvision’s published 4.09 GFLOPS; mmcv’s 4.12 also counts BN/ReLU/pool)', () => {

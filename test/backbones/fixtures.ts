@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { loadF32Fixtures, type F32FixtureCase, type F32Fixtures } from '../nn/helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'backbones');
 
@@ -25,40 +26,14 @@ export function torchShapeToTf(shape: readonly number[]): number[] {
   return [...shape];
 }
 
-interface Ref {
-  shape: number[];
-  offset: number;
-  length: number;
-}
-
-export interface BottleneckCase {
-  name: string;
+export interface BottleneckCase extends F32FixtureCase {
   config: { inplanes: number; planes: number; stride: number; groups: number; baseWidth: number; downsample: boolean };
   params: string[];
   buffers: string[];
-  tensors: Record<string, Ref>;
 }
 
-export interface BottleneckFixtures {
-  cases: BottleneckCase[];
-  tensor(c: BottleneckCase, key: string): tf.Tensor;
-}
-
-export function bottleneckFixtures(): BottleneckFixtures {
-  const manifest = JSON.parse(readFileSync(join(DIR, 'bottleneck.json'), 'utf8')) as { data: string; elements: number; cases: BottleneckCase[] };
-  const buf = readFileSync(join(DIR, manifest.data));
-  if (buf.byteLength !== manifest.elements * 4) throw new Error(`bottleneck fixture: ${buf.byteLength} bytes, manifest says ${manifest.elements} floats`);
-  const data = new Float32Array(manifest.elements);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(i * 4, true);
-  return {
-    cases: manifest.cases,
-    tensor(c, key) {
-      const r = c.tensors[key];
-      if (!r) throw new Error(`bottleneck fixture ${c.name}: no tensor "${key}"`);
-      return tf.tensor(data.subarray(r.offset, r.offset + r.length), r.shape, 'float32');
-    },
-  };
+export function bottleneckFixtures(): F32Fixtures<BottleneckCase> {
+  return loadF32Fixtures<BottleneckCase>(join(DIR, 'bottleneck.json'));
 }
 
 /** Values of a tensor as a plain array (a copy). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   resnet101,
   resnet50,
@@ -12,30 +12,11 @@ import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
 import { chooseGroupedConvImpl, GroupedConv2d, groupedConv2d, type GroupedConvImpl } from '../../src/nn/grouped-conv.js';
 import { kaimingNormalFanOutRelu } from '../../src/nn/init.js';
 import { Rng } from '../../src/nn/rng.js';
-import { expectClose, setupBackend, variableOf } from '../nn/helpers.js';
+import { expectClose, trackTensors, withModel, variableOf } from '../nn/helpers.js';
 import { bottleneckFixtures, torchShapeToTf, torchvisionKeys, values } from './fixtures.js';
 
-beforeAll(async () => {
-  await setupBackend();
-});
+trackTensors('test');
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach((ctx) => {
-  const n = tf.memory().numTensors;
-  expect(n, `tensors leaked by "${ctx.task.name}"`).toBe(baseline);
-});
-
-/** Build, use, dispose. */
-function withModel<M extends { dispose(): void }, T>(m: M, f: (m: M) => T): T {
-  try {
-    return f(m);
-  } finally {
-    m.dispose();
-  }
-}
 
 const tv = torchvisionKeys();
 

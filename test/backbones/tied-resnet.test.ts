@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { complexity } from '../../src/backbones/complexity.js';
 import {
   resnet50,
@@ -26,28 +26,11 @@ import { kaimingNormalFanOutRelu } from '../../src/nn/init.js';
 import type { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
-import { expectClose, setupBackend, variableOf } from '../nn/helpers.js';
+import { expectClose, trackTensors, withModel, variableOf } from '../nn/helpers.js';
 import { values } from './fixtures.js';
 
-beforeAll(async () => {
-  await setupBackend();
-});
+trackTensors('test');
 
-let baseline = 0;
-beforeAll(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach((ctx) => {
-  expect(tf.memory().numTensors, `tensors leaked by "${ctx.task.name}"`).toBe(baseline);
-});
-
-function withModel<M extends { dispose(): void }, T>(m: M, f: (m: M) => T): T {
-  try {
-    return f(m);
-  } finally {
-    m.dispose();
-  }
-}
 
 function params(build: (o: { init: 'zeros' }) => Module): number {
   return withModel(build({ init: 'zeros' }), (m) => m.numParameters());

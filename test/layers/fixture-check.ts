@@ -10,6 +10,13 @@ import { expectClose, type LayerFixtureCase, type LayerFixtures, type Tolerance 
 
 export type FixtureLayer = Module & Forward<tf.Tensor, tf.Tensor>;
 
+/**
+ * Tolerances of the layer parity tests: outputs 1e-5 absolute (float32 vs PyTorch's float64 reference, values
+ * O(1)); gradients 1e-5 absolute + 1e-4 relative — weight gradients sum n·h′·w′ products and the float32
+ * accumulation order differs.
+ */
+export const LAYER_TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } } as const;
+
 function loadParams(fx: LayerFixtures, c: LayerFixtureCase, layer: FixtureLayer): void {
   const state = new Map(c.params.map((p) => [p, fx.tensor(c, `param.${p}`)] as const));
   try {

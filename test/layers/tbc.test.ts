@@ -1,35 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TiedBlockConv2d } from '../../src/layers/tbc.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { conv2d } from '../../src/nn/functional.js';
 import { Rng } from '../../src/nn/rng.js';
-import { expectClose, loadLayerFixtures, setupBackend, variableOf } from '../nn/helpers.js';
-import { fixtureSuite } from './fixture-check.js';
+import { expectClose, loadLayerFixtures, trackTensors, variableOf } from '../nn/helpers.js';
+import { fixtureSuite, LAYER_TOL } from './fixture-check.js';
 
-// Tolerances: outputs 1e-5 absolute (float32 vs PyTorch float64 reference, values O(1)). Gradients: 1e-5
-// absolute + 1e-4 relative — weight gradients sum n·h'·w' products and float32 accumulation order differs.
-const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
 
 const fixtures = loadLayerFixtures();
 
-beforeAll(async () => {
-  await setupBackend();
-});
-
-let baseline = 0;
-beforeAll(() => {
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
+trackTensors('file');
 
 type TbcConfig = {
   inChannels: number; outChannels: number; kernelSize: number; blocks: number;
   stride: number; padding: number; bias: boolean; groups: number;
 };
-fixtureSuite<TbcConfig>('TiedBlockConv2d vs PyTorch (official semantics)', fixtures, 'tbc', (cfg) => new TiedBlockConv2d({ ...cfg, rng: new Rng(1) }), TOL);
+fixtureSuite<TbcConfig>('TiedBlockConv2d vs PyTorch (official semantics)', fixtures, 'tbc', (cfg) => new TiedBlockConv2d({ ...cfg, rng: new Rng(1) }), LAYER_TOL);
 
 /** Output and gradients (x, weight, bias) of Σ f(x)·g. */
 function outputAndGrads(f: (x: tf.Tensor4D) => tf.Tensor4D, x: tf.Variable, g: tf.Tensor, vars: tf.Variable[]) {

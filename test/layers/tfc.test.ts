@@ -1,24 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TiedLinear } from '../../src/layers/tfc.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Rng } from '../../src/nn/rng.js';
-import { expectClose, loadLayerFixtures, setupBackend, variableOf } from '../nn/helpers.js';
-import { fixtureSuite } from './fixture-check.js';
+import { expectClose, loadLayerFixtures, trackTensors, variableOf } from '../nn/helpers.js';
+import { fixtureSuite, LAYER_TOL } from './fixture-check.js';
 
-// Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative (float32 accumulation vs float64 reference).
-const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
 const fixtures = loadLayerFixtures();
-let baseline = 0;
-
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 type TfcConfig = { inFeatures: number; outFeatures: number; blocks: number; bias: boolean };
-fixtureSuite<TfcConfig>('TiedLinear (TFC) vs PyTorch', fixtures, 'tfc', (cfg) => new TiedLinear({ ...cfg, rng: new Rng(1) }), TOL);
+fixtureSuite<TfcConfig>('TiedLinear (TFC) vs PyTorch', fixtures, 'tfc', (cfg) => new TiedLinear({ ...cfg, rng: new Rng(1) }), LAYER_TOL);
 
 describe('TiedLinear structure', () => {
   it('B = 1 equals Linear with the same weights; count c·c′/B² (+ c′/B)', () => {

@@ -1,26 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TiedGCB } from '../../src/layers/tied-gcb.js';
 import { Rng } from '../../src/nn/rng.js';
-import { expectClose, loadLayerFixtures, setupBackend } from '../nn/helpers.js';
-import { fixtureSuite } from './fixture-check.js';
+import { expectClose, loadLayerFixtures, trackTensors } from '../nn/helpers.js';
+import { fixtureSuite, LAYER_TOL } from './fixture-check.js';
 
-// Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative.
-const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
 const fixtures = loadLayerFixtures();
-let baseline = 0;
-
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 type GcbConfig = { channels: number; ratio: number; blocks: number; planes: number };
 fixtureSuite<GcbConfig>(
   'TiedGCB vs PyTorch (GCNet ContextBlock with tied transform)', fixtures, 'tiedgcb',
   (cfg) => new TiedGCB({ channels: cfg.channels, ratio: cfg.ratio, blocks: cfg.blocks, rng: new Rng(1) }),
-  TOL,
+  LAYER_TOL,
   (layer, cfg) => expect((layer as TiedGCB).planes).toBe(cfg.planes),
 );
 

@@ -1,26 +1,17 @@
-import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TiedSE, tiedSEHidden } from '../../src/layers/tied-se.js';
 import { Rng } from '../../src/nn/rng.js';
-import { loadLayerFixtures, setupBackend } from '../nn/helpers.js';
-import { fixtureSuite } from './fixture-check.js';
+import { loadLayerFixtures, trackTensors } from '../nn/helpers.js';
+import { fixtureSuite, LAYER_TOL } from './fixture-check.js';
 
-// Outputs 1e-5 absolute; gradients 1e-5 absolute + 1e-4 relative.
-const TOL = { output: { atol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-4 } };
 const fixtures = loadLayerFixtures();
-let baseline = 0;
-
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 type SeConfig = { channels: number; blocks: number; reduction: number; hidden: number };
 fixtureSuite<SeConfig>(
   'TiedSE vs PyTorch (official TiedSELayer semantics)', fixtures, 'tiedse',
   (cfg) => new TiedSE({ channels: cfg.channels, blocks: cfg.blocks, reduction: cfg.reduction, rng: new Rng(1) }),
-  TOL,
+  LAYER_TOL,
   (layer, cfg) => expect((layer as TiedSE).hidden).toBe(cfg.hidden),
 );
 

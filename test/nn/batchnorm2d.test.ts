@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
 import { Rng } from '../../src/nn/rng.js';
-import { expectClose, setupBackend, variableOf } from './helpers.js';
+import { expectClose, setupBackend, trackTensors, variableOf } from './helpers.js';
 
 const N = 2;
 const H = 3;
@@ -25,12 +25,7 @@ function affine(x: Float32Array, c: number, mean: number[], variance: number[], 
   return Array.from(x, (v, i) => ((v - mean[i % c]!) / Math.sqrt(variance[i % c]! + EPS)) * gamma[i % c]! + beta[i % c]!);
 }
 
-let baseline = 0;
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 function makeBn(): { bn: BatchNorm2d; gamma: number[]; beta: number[] } {
   const bn = new BatchNorm2d({ numFeatures: C });

@@ -7,13 +7,39 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { initEngine, type BackendRequest, type EngineInfo } from '../../src/engine/index.js';
 
 /** Start the test backend (wasm, 2 threads, unless TIEDET_BACKEND is set). */
 export async function setupBackend(): Promise<EngineInfo> {
   const backend = (process.env.TIEDET_BACKEND as BackendRequest | undefined) ?? 'wasm';
   return initEngine({ backend, threads: 2 });
+}
+
+/**
+ * Start the test backend before the file's tests, and fail if the tensor count differs from its value then: after
+ * every test (`per: 'test'`, naming the test) or once after the whole file (`per: 'file'`).
+ */
+export function trackTensors(per: 'test' | 'file'): void {
+  let baseline = 0;
+  beforeAll(async () => {
+    await setupBackend();
+    baseline = tf.memory().numTensors;
+  });
+  if (per === 'test') {
+    afterEach((ctx) => expect(tf.memory().numTensors, `tensors leaked by "${ctx.task.name}"`).toBe(baseline));
+  } else {
+    afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+  }
+}
+
+/** Build, use, dispose. */
+export function withModel<M extends { dispose(): void }, T>(m: M, f: (m: M) => T): T {
+  try {
+    return f(m);
+  } finally {
+    m.dispose();
+  }
 }
 
 export interface Tolerance {
@@ -66,7 +92,7 @@ export function expectClose(
   expect(r.ok, `${label}: ${detail} (atol ${tol.atol ?? 1e-5}, rtol ${tol.rtol ?? 0})`).toBe(true);
 }
 
-// ---- PyTorch fixtures (test/fixtures/layers, written by tools/fixtures/tied_layers.py) ----
+// ---- PyTorch fixtures: a JSON manifest of cases + one little-endian float32 file (tools/fixtures/*.py) ----
 
 export interface FixtureTensorRef {
   shape: number[];
@@ -74,31 +100,24 @@ export interface FixtureTensorRef {
   length: number;
 }
 
-export interface LayerFixtureCase {
+export interface F32FixtureCase {
   name: string;
-  layer: 'tbc' | 'tfc' | 'tiedse' | 'tiedgcb';
-  config: Record<string, number | boolean>;
-  params: string[];
   tensors: Record<string, FixtureTensorRef>;
 }
 
-export interface LayerFixtures {
-  cases: LayerFixtureCase[];
+export interface F32Fixtures<C extends F32FixtureCase> {
+  cases: C[];
   /** A new tensor (caller disposes) for `key` of `fixtureCase`. */
-  tensor(fixtureCase: LayerFixtureCase, key: string): tf.Tensor;
+  tensor(fixtureCase: C, key: string): tf.Tensor;
 }
 
-const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'layers');
-
-export function loadLayerFixtures(): LayerFixtures {
-  const manifest = JSON.parse(readFileSync(join(FIXTURE_DIR, 'tied_layers.json'), 'utf8')) as {
-    data: string;
-    elements: number;
-    cases: LayerFixtureCase[];
-  };
-  const buf = readFileSync(join(FIXTURE_DIR, manifest.data));
+/** Read `manifestPath` ({ data, elements, cases }) and the float32 file it names (beside it). */
+export function loadF32Fixtures<C extends F32FixtureCase>(manifestPath: string): F32Fixtures<C> {
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { data: string; elements: number; cases: C[] };
+  const dataPath = join(dirname(manifestPath), manifest.data);
+  const buf = readFileSync(dataPath);
   if (buf.byteLength !== manifest.elements * 4) {
-    throw new Error(`tied_layers fixture: ${manifest.data} has ${buf.byteLength} bytes, manifest says ${manifest.elements} floats`);
+    throw new Error(`fixture ${dataPath}: ${buf.byteLength} bytes, ${manifestPath} says ${manifest.elements} floats`);
   }
   const data = new Float32Array(manifest.elements);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -111,6 +130,19 @@ export function loadLayerFixtures(): LayerFixtures {
       return tf.tensor(data.subarray(ref.offset, ref.offset + ref.length), ref.shape, 'float32');
     },
   };
+}
+
+export interface LayerFixtureCase extends F32FixtureCase {
+  layer: 'tbc' | 'tfc' | 'tiedse' | 'tiedgcb';
+  config: Record<string, number | boolean>;
+  params: string[];
+}
+
+export type LayerFixtures = F32Fixtures<LayerFixtureCase>;
+
+/** test/fixtures/layers, written by tools/fixtures/tied_layers.py. */
+export function loadLayerFixtures(): LayerFixtures {
+  return loadF32Fixtures<LayerFixtureCase>(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'layers', 'tied_layers.json'));
 }
 
 /** A trainable variable holding `values` (no stray initial tensor left behind). */

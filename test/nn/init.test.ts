@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import {
   calculateGain, computeFans, kaimingNormal, kaimingNormalFanOutRelu, kaimingUniform, torchDefaultBias, torchDefaultWeight,
 } from '../../src/nn/init.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Rng } from '../../src/nn/rng.js';
-import { setupBackend } from './helpers.js';
+import { trackTensors } from './helpers.js';
 
 function stats(t: tf.Tensor): { mean: number; std: number; maxAbs: number } {
   const v = t.dataSync();
@@ -22,12 +22,7 @@ function stats(t: tf.Tensor): { mean: number; std: number; maxAbs: number } {
   return { mean, std: Math.sqrt(sq / v.length - mean * mean), maxAbs };
 }
 
-let baseline = 0;
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 describe('fans and gains (PyTorch rules on TF.js layouts)', () => {
   it('conv [kh, kw, in/groups, out] and linear [in, out]', () => {

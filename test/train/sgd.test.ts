@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SGD } from '../../src/train/sgd.js';
-import { expectClose, setupBackend, variableOf } from '../nn/helpers.js';
+import { expectClose, trackTensors, variableOf } from '../nn/helpers.js';
 
-let baseline = 0;
-beforeAll(async () => {
-  await setupBackend();
-  baseline = tf.memory().numTensors;
-});
-afterAll(() => expect(tf.memory().numTensors).toBe(baseline));
+trackTensors('file');
 
 function grads(entries: Array<[string, number[]]>): Map<string, tf.Tensor> {
   return new Map(entries.map(([k, v]) => [k, tf.tensor(v)]));
