@@ -1,0 +1,157 @@
+/**
+ * Multi-level RoI feature extraction: each RoI is pooled by RoIAlign from the one FPN level its size selects, and the
+ * pooled features come back in the input RoI order — mmdet's `SingleRoIExtractor` (mmdet 3.x
+ * `single_level_roi_extractor.py`) with `RoIAlign` layers (mmcv semantics, `aligned=True`).
+ *
+ * Level of a box (mmdet `map_roi_levels`, `finest_scale` 56):
+ *
+ *     level = clamp(floor(log2(sqrt((x2 − x1)·(y2 − y1)) / 56 + 1e-6)), 0, L − 1)
+ *
+ * evaluated in float32 as torch does, so a box of √(wh) < 112 goes to P2, < 224 to P3, < 448 to P4, and the rest to
+ * P5. A box whose (x2 − x1)·(y2 − y1) is negative (one side reversed) has a NaN scale; mmdet then matches no level
+ * and leaves its features zero, and so do we.
+ *
+ * The whole extraction is one differentiable op over the L level tensors: the forward writes each RoI's pooled
+ * features straight into its row of the output, and the backward returns one gradient per level (zeros for a level
+ * no RoI uses). Boxes are data (no gradient), as in mmdet.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../nn/custom-op.js';
+import {
+  checkFeatures,
+  computeInMemory,
+  outputHW,
+  planRoiAlign,
+  readBatchIndices,
+  readBoxes,
+  roiAlignBackward,
+  roiAlignForward,
+  type BatchIndexInput,
+  type BoxesInput,
+  type RoiAlignOptions,
+  type RoiAlignPlan,
+} from './roi-align.js';
+
+export interface RoiExtractorOptions {
+  /** Output bins: 7 for the box head, 14 for the mask head. */
+  outputSize: number | readonly [number, number];
+  /** RoIAlign samples per bin and axis; 0 (default, mmdet) = adaptive. */
+  samplingRatio?: number;
+  /** Strides of the levels given, finest first; default [4, 8, 16, 32] (P2–P5). */
+  featmapStrides?: readonly number[];
+  /** mmdet `finest_scale`; default 56. */
+  finestScale?: number;
+  /** RoIAlign half-pixel offset; default true (mmcv's default). */
+  aligned?: boolean;
+}
+
+export const DEFAULT_STRIDES: readonly number[] = [4, 8, 16, 32];
+
+/**
+ * The level (0 = finest) of each box of a flat [K·4] x1, y1, x2, y2 array, mmdet's rule in float32; −1 for a box
+ * whose area is negative (NaN scale: mmdet assigns it to no level).
+ */
+export function mapRoiLevels(boxes: Float32Array, numLevels: number, finestScale = 56): Int32Array {
+  if (!Number.isInteger(numLevels) || numLevels < 1) throw new RangeError(`mapRoiLevels: numLevels must be ≥ 1, got ${numLevels}`);
+  if (!(finestScale > 0)) throw new RangeError(`mapRoiLevels: finestScale must be > 0, got ${finestScale}`);
+  const f = Math.fround;
+  const K = boxes.length >> 2;
+  const out = new Int32Array(K);
+  const eps = f(1e-6);
+  const fs = f(finestScale);
+  for (let k = 0; k < K; k++) {
+    const w = f(boxes[4 * k + 2]! - boxes[4 * k]!);
+    const h = f(boxes[4 * k + 3]! - boxes[4 * k + 1]!);
+    const scale = f(Math.sqrt(f(h * w)));
+    const lvl = Math.floor(f(Math.log2(f(f(scale / fs) + eps))));
+    out[k] = Number.isNaN(lvl) ? -1 : Math.min(Math.max(lvl, 0), numLevels - 1);
+  }
+  return out;
+}
+
+/** Per level: the plan of the RoIs assigned to it and their rows in the output. */
+interface LevelPlan {
+  plan: RoiAlignPlan;
+  slot: Int32Array;
+}
+
+/** Group the boxes by level and plan each group on its level (`spatialScale` of `opts` is replaced by 1/stride). */
+function planLevels(
+  boxes: Float32Array,
+  batch: Int32Array,
+  levels: Int32Array,
+  dims: readonly (readonly number[])[],
+  strides: readonly number[],
+  opts: RoiAlignOptions,
+): LevelPlan[] {
+  return strides.map((stride, l) => {
+    const slot = Int32Array.from(levels.keys()).filter((k) => levels[k] === l);
+    const lb = new Float32Array(4 * slot.length);
+    slot.forEach((k, j) => lb.set(boxes.subarray(4 * k, 4 * k + 4), 4 * j));
+    const li = slot.map((k) => batch[k]!);
+    return { plan: planRoiAlign(lb, li, dims[l]![1]!, dims[l]![2]!, { ...opts, spatialScale: 1 / stride }), slot };
+  });
+}
+
+/**
+ * Pooled features [K, outH, outW, C] of K boxes (input-image pixels, x1, y1, x2, y2) from the FPN levels `feats`
+ * (NHWC, finest first, strides `featmapStrides`), in the input box order. Differentiable with respect to every
+ * level tensor.
+ */
+export function extractRoiFeatures(
+  feats: readonly tf.Tensor4D[],
+  boxes: BoxesInput,
+  batchIndices: BatchIndexInput | undefined,
+  opts: RoiExtractorOptions,
+): tf.Tensor4D {
+  const strides = opts.featmapStrides ?? DEFAULT_STRIDES;
+  const L = feats.length;
+  if (L === 0 || L !== strides.length) {
+    throw new RangeError(`extractRoiFeatures: ${L} feature levels for ${strides.length} strides [${strides.join(', ')}]`);
+  }
+  const dims = feats.map((t, l) => checkFeatures(t, `feats[${l}] (stride ${strides[l]})`));
+  const [N, , , C] = dims[0]!;
+  dims.forEach(([n, , , c], l) => {
+    if (n !== N || c !== C) {
+      throw new RangeError(`extractRoiFeatures: feats[${l}] is [${dims[l]!.join(', ')}], feats[0] is [${dims[0]!.join(', ')}]: batch and channels must agree`);
+    }
+  });
+  const [outH, outW] = outputHW(opts.outputSize);
+  const flat = readBoxes(boxes, 'boxes', 'extractRoiFeatures');
+  const K = flat.length / 4;
+  const batch = readBatchIndices(batchIndices, K, N, 'extractRoiFeatures');
+  const levels = mapRoiLevels(flat, L, opts.finestScale ?? 56);
+
+  const plans = planLevels(flat, batch, levels, dims, strides, {
+    outputSize: [outH, outW],
+    spatialScale: 1,
+    samplingRatio: opts.samplingRatio ?? 0,
+    aligned: opts.aligned ?? true,
+  });
+  const unassigned = levels.some((l) => l < 0);
+
+  // All levels' weights in one array; each level's plan offsets are relative to its own part.
+  const weights = new Float32Array(plans.reduce((a, { plan }) => a + plan.weights.length, 0));
+  const wAt: number[] = [];
+  plans.reduce((at, { plan }) => {
+    wAt.push(at);
+    weights.set(plan.weights, at);
+    return at + plan.weights.length;
+  }, 0);
+  const scratch = Math.max(...plans.map(({ plan }) => plan.maxSpan)) * outW * C;
+
+  const op = customOp<tf.Tensor4D>((inputs) => ({
+    value: computeInMemory([K, outH, outW, C], inputs, weights, scratch, unassigned, (mem, out, ins, w, s) => {
+      plans.forEach(({ plan, slot }, l) =>
+        roiAlignForward(plan, mem, { feat: ins[l]!, out, weights: w + wAt[l]!, scratch: s }, C, slot),
+      );
+    }) as tf.Tensor4D,
+    gradFunc: (dy) =>
+      plans.map(({ plan, slot }, l) =>
+        computeInMemory(dims[l]!, [dy], plan.weights, plan.maxSpan * outW * C, true, (mem, dF, [g], w, s) =>
+          roiAlignBackward(plan, mem, { feat: dF, out: g!, weights: w, scratch: s }, C, slot),
+        ),
+      ),
+  }));
+  return op(...feats);
+}
