@@ -7,7 +7,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
+import { occlusionReportCommand } from './occlusion-report.js';
+import { occlusionStatsCommand } from './occlusion-stats.js';
 import { paramsCommand } from './params.js';
+import { renderCommand } from './render.js';
+import { browseDatasetCommand } from './browse-dataset.js';
+import { makeSyntheticCommand } from './make-synthetic.js';
+import { analyzeLogsCommand } from './analyze-logs.js';
+import { trainCommand } from './train.js';
+import { testCommand } from './test.js';
 import { CliError } from './cli-error.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,6 +36,14 @@ export async function main(argv: string[]): Promise<number> {
     .command(infoCommand)
     .command(evalCommand)
     .command(paramsCommand)
+    .command(occlusionStatsCommand)
+    .command(occlusionReportCommand)
+    .command(renderCommand)
+    .command(browseDatasetCommand)
+    .command(makeSyntheticCommand)
+    .command(analyzeLogsCommand)
+    .command(trainCommand)
+    .command(testCommand)
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()

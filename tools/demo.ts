@@ -1,173 +1,175 @@
 /**
- * `npm run demo` — the engine and the tied layers at work on this machine, offline, in well under a minute.
+ * `npm run demo` — the product's main job on this machine, offline, in under ten minutes: train a TiedResNet
+ * RetinaNet on the synthetic occlusion set, test it, evaluate it, analyse it by occlusion and look at it.
  *
- * Generates a small seeded image set (three shape classes: square, disc, cross, in random colours, sizes and
- * positions over noise), trains a compact network whose convolutions are Tied Block Convolutions (B = 2, 4) with
- * SGD + momentum (250 steps of 32 images) on the backend `initEngine` picks, and reports loss, held-out accuracy and the parameter saving
- * against the same network with standard convolutions. Writes work_dirs/demo/engine-demo.json.
+ *   1. generate the tiny synthetic set (320 train + 80 val images, 128×128, circles / squares / triangles with
+ *      controlled occlusion) into work_dirs/synthetic-tiny, unless it is already there;
+ *   2. train configs/retinanet_tiedresnet_synthetic_tiny.ts (tools/experiment/run-train.ts — the same code as
+ *      `tiedet train`) into work_dirs/demo/train, with a progress bar, log.jsonl, checkpoints and evaluation;
+ *   3. test the final checkpoint on the val split (the same code as `tiedet test`): COCO results JSON,
+ *      pycocotools' summary, the occlusion report (work_dirs/demo/occlusion) and 16 rendered predictions next to
+ *      the ground truth with a gallery (work_dirs/demo/render);
+ *   4. print AP / AP50 next to those of the same detector untrained (what chance gives on these images),
+ *      wall-clock and CPU time, and where everything is; write work_dirs/demo/demo.json.
  *
- * (The detection demo — train a TiedResNet detector, evaluate, occlusion report, rendered masks — replaces this
- * once the detectors land.)
+ * Options: `--config NAME` (another config, e.g. retinanet_resnet_synthetic_tiny), `--cfg-options a.b=c …`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { loadConfig } from '../configs/load.js';
+import { SYNTHETIC_TINY_ROOT } from '../configs/retinanet_tiedresnet_synthetic_tiny.js';
+import { generateSynthetic } from '../data/synthetic/index.js';
 import { initEngine } from '../src/engine/index.js';
-import { TiedBlockConv2d } from '../src/layers/tbc.js';
-import { BatchNorm2d } from '../src/nn/batchnorm2d.js';
-import { Conv2d } from '../src/nn/conv2d.js';
-import { globalAvgPool } from '../src/nn/functional.js';
-import { kaimingNormalFanOutRelu } from '../src/nn/init.js';
-import { Linear } from '../src/nn/linear.js';
-import { Module } from '../src/nn/module.js';
-import { Rng } from '../src/nn/rng.js';
-import { SGD } from '../src/train/sgd.js';
+import { formatDuration } from '../src/train/progress.js';
+import { trainExperiment } from './experiment/run-train.js';
+import { testExperiment } from './experiment/run-test.js';
+import { loaderOptions, loadDataset, ResumableLoader } from './experiment/data.js';
+import { cocoResults, evaluateResults, predictDataset } from './experiment/inference.js';
 
-const SIZE = 32;
-const CLASSES = ['square', 'disc', 'cross'] as const;
+const DEMO_DIR = 'work_dirs/demo';
 
-/** One RGB image (HWC floats, roughly zero-mean) with a shape of class `label`. */
-function drawShape(rng: Rng, label: number): Float32Array {
-  const img = rng.normalArray(SIZE * SIZE * 3, 0, 0.15);
-  const colour = [0, 1, 2].map(() => (rng.uniform() < 0.5 ? -1 : 1) * rng.uniformIn(0.5, 1));
-  const r = rng.uniformIn(5, 10);
-  const cx = rng.uniformIn(r + 1, SIZE - r - 1);
-  const cy = rng.uniformIn(r + 1, SIZE - r - 1);
-  for (let y = 0; y < SIZE; y++) {
-    for (let x = 0; x < SIZE; x++) {
-      const dx = x + 0.5 - cx;
-      const dy = y + 0.5 - cy;
-      const inside =
-        label === 0
-          ? Math.abs(dx) <= r && Math.abs(dy) <= r
-          : label === 1
-            ? dx * dx + dy * dy <= r * r
-            : (Math.abs(dx) <= r / 3 && Math.abs(dy) <= r) || (Math.abs(dy) <= r / 3 && Math.abs(dx) <= r);
-      if (inside) for (let c = 0; c < 3; c++) img[(y * SIZE + x) * 3 + c]! += colour[c]!;
+function argList(name: string): string[] {
+  const out: string[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) {
+      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) out.push(argv[++i]!);
     }
   }
-  return img;
+  return out;
 }
 
-function makeSet(rng: Rng, n: number): { x: tf.Tensor4D; y: Int32Array } {
-  const data = new Float32Array(n * SIZE * SIZE * 3);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % CLASSES.length;
-    data.set(drawShape(rng, y[i]!), i * SIZE * SIZE * 3);
-  }
-  return { x: tf.tensor4d(data, [n, SIZE, SIZE, 3]), y };
-}
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+const note = (s: string): void => void process.stderr.write(`${s}\n`);
+const rel = (p: string): string => relative(process.cwd(), p) || '.';
 
-/** conv → BN → ReLU, with either a standard conv or a TBC with `blocks` tied blocks. */
-class ConvBnRelu extends Module {
-  private readonly conv: Conv2d | TiedBlockConv2d;
-  private readonly bn: BatchNorm2d;
-  constructor(rng: Rng, inC: number, outC: number, stride: number, blocks: number) {
-    super();
-    const common = { inChannels: inC, outChannels: outC, kernelSize: 3, stride, padding: 1, bias: false, rng, weightInit: kaimingNormalFanOutRelu };
-    this.conv = this.registerModule('conv', blocks > 1 ? new TiedBlockConv2d({ ...common, blocks }) : new Conv2d(common));
-    this.bn = this.registerModule('bn', new BatchNorm2d({ numFeatures: outC }));
-  }
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.relu(this.bn.forward(this.conv.forward(x)));
-  }
-}
-
-class ShapeNet extends Module {
-  private readonly stages: ConvBnRelu[];
-  private readonly fc: Linear;
-  constructor(rng: Rng, tied: boolean) {
-    super();
-    const spec: [number, number, number, number][] = [
-      // in, out, stride, blocks
-      [3, 32, 1, 1],
-      [32, 64, 2, tied ? 2 : 1],
-      [64, 64, 1, tied ? 4 : 1],
-      [64, 128, 2, tied ? 4 : 1],
-    ];
-    this.stages = spec.map(([i, o, s, b], k) => this.registerModule(`stage${k}`, new ConvBnRelu(rng, i, o, s, b)));
-    this.fc = this.registerModule('fc', new Linear({ inFeatures: 128, outFeatures: CLASSES.length, rng }));
-  }
-  forward(x: tf.Tensor4D): tf.Tensor2D {
-    let y = x;
-    for (const s of this.stages) y = s.forward(y);
-    return this.fc.forward(globalAvgPool(y));
-  }
+/** CPU seconds (user + system) of this process so far. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const info = await initEngine();
-  process.stdout.write(`tiedet demo — backend ${info.backend}, ${info.threads} thread(s)\n`);
-  const rng = new Rng(2021);
-  const train = makeSet(rng, 480);
-  const test = makeSet(rng, 150);
-  const model = new ShapeNet(new Rng(7), true);
-  const plain = new ShapeNet(new Rng(7), false);
-  const tiedParams = model.numParameters();
-  const plainParams = plain.numParameters();
-  plain.dispose();
-  process.stdout.write(
-    `network: 4 conv stages (TBC with B = 2, 4, 4 after the stem) — ${tiedParams.toLocaleString('en')} parameters ` +
-      `vs ${plainParams.toLocaleString('en')} with standard convolutions (${((100 * tiedParams) / plainParams).toFixed(0)} %)\n`,
-  );
+  const cpu0 = cpuSeconds();
+  const phases: Record<string, { seconds: number; cpuSeconds: number }> = {};
+  let mark = { t: t0, cpu: cpu0 };
+  const phase = (name: string): void => {
+    const now = { t: performance.now(), cpu: cpuSeconds() };
+    phases[name] = { seconds: (now.t - mark.t) / 1000, cpuSeconds: now.cpu - mark.cpu };
+    mark = now;
+  };
 
-  const sgd = new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
-  const steps = 250;
-  const batch = 32;
-  const losses: number[] = [];
-  const order = Array.from({ length: 480 }, (_, i) => i);
-  let tensorsAfterFirstStep = 0;
-  const tTrain = performance.now();
-  for (let step = 0; step < steps; step++) {
-    const start = (step * batch) % order.length;
-    if (start === 0) rng.shuffle(order);
-    const ids = order.slice(start, start + batch);
-    const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(ids.map((i) => train.y[i]!), 'int32'), CLASSES.length));
-    const xb = tf.tidy(() => tf.gather(train.x, tf.tensor1d(ids, 'int32')) as tf.Tensor4D);
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(labels, model.forward(xb)) as tf.Scalar,
-      model.trainableVariables(),
-    );
-    sgd.step(grads);
-    losses.push((await value.data())[0]!);
-    tf.dispose([labels, xb, value, ...Object.values(grads)]);
-    if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors; // SGD's momentum buffers now exist
-    if ((step + 1) % 25 === 0 || step === 0) {
-      const elapsed = (performance.now() - tTrain) / 1000;
-      const eta = (elapsed / (step + 1)) * (steps - step - 1);
-      process.stdout.write(
-        `  step ${String(step + 1).padStart(3)}/${steps}  loss ${losses[step]!.toFixed(4)}  ` +
-          `${((step + 1) / elapsed).toFixed(1)} it/s  eta ${eta.toFixed(0)} s\n`,
-      );
-    }
+  const engine = await initEngine();
+  say(`tiedet demo — backend ${engine.backend}${engine.backend === 'wasm' ? `, ${engine.threads} thread(s)` : ''}`);
+
+  // 1. data
+  const root = resolve(SYNTHETIC_TINY_ROOT);
+  if (existsSync(join(root, 'README.md')) && existsSync(join(root, 'annotations', 'instances_val.json'))) {
+    say(`\n[1/4] synthetic set: using ${rel(root)}`);
+  } else {
+    say(`\n[1/4] generating the tiny synthetic occlusion set into ${rel(root)} …`);
+    const g = await generateSynthetic({ preset: 'tiny', out: root, overwrite: true });
+    say(`      ${g.stats.train.images} train + ${g.stats.val.images} val images, ${g.stats.train.annotations + g.stats.val.annotations} objects, in ${g.seconds.toFixed(1)} s`);
   }
-  const leaked = tf.memory().numTensors - tensorsAfterFirstStep;
+  phase('data');
 
-  model.eval();
-  const pred = tf.tidy(() => tf.argMax(model.forward(test.x), 1));
-  const predicted = await pred.data();
-  pred.dispose();
-  let correct = 0;
-  for (let i = 0; i < test.y.length; i++) if (predicted[i] === test.y[i]) correct++;
-  const accuracy = correct / test.y.length;
-  const first = losses.slice(0, 5).reduce((a, b) => a + b, 0) / 5;
-  const last = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
-  process.stdout.write(
-    `loss ${first.toFixed(3)} → ${last.toFixed(3)} (mean of first / last 5 steps); held-out accuracy ` +
-      `${(100 * accuracy).toFixed(1)} % on ${test.y.length} images (chance 33.3 %); tensor count change over the run: ${leaked}\n`,
-  );
-  mkdirSync('work_dirs/demo', { recursive: true });
-  const out = 'work_dirs/demo/engine-demo.json';
-  writeFileSync(
-    out,
-    `${JSON.stringify({ engine: info, tiedParams, plainParams, losses, accuracy, seconds: (performance.now() - t0) / 1000 }, null, 2)}\n`,
-  );
-  process.stdout.write(`wrote ${out} — total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  tf.dispose([train.x, test.x]);
-  sgd.dispose();
-  model.dispose();
+  // 2. train
+  const configName = argList('config')[0] ?? 'retinanet_tiedresnet_synthetic_tiny';
+  const cfg = await loadConfig(configName, { cfgOptions: argList('cfg-options') });
+  const demoDir = resolve(DEMO_DIR);
+  rmSync(demoDir, { recursive: true, force: true });
+  mkdirSync(demoDir, { recursive: true });
+  const workDir = join(demoDir, 'train');
+  say(`\n[2/4] training ${cfg.name} (${rel(cfg.file)}) → ${rel(workDir)}`);
+  const tr = await trainExperiment(cfg, { workDir, log: (l) => note(`      ${l}`) });
+  if (tr.status !== 'completed') {
+    say(`training ${tr.status} at iteration ${tr.iteration}; checkpoint ${tr.checkpoint}`);
+    process.exitCode = 130;
+    return;
+  }
+  phase('train');
+  say(`      ${tr.iteration} iterations in ${formatDuration(phases.train!.seconds)} (${(tr.iteration / phases.train!.seconds).toFixed(2)} it/s)`);
+
+  // 3. test, evaluate, occlusion report, render
+  say(`\n[3/4] testing the final checkpoint on the ${cfg.data.data.val.annFile} images …`);
+  const results = join(demoDir, 'results.bbox.json');
+  const te = await testExperiment(cfg, tr.checkpoint!, {
+    out: results,
+    eval: ['bbox'],
+    occlusionReport: join(demoDir, 'occlusion'),
+    render: join(demoDir, 'render'),
+    renderCount: 16,
+    log: (l) => note(`      ${l}`),
+  });
+  phase('test');
+  const stats = te.evaluation!.stats.bbox!;
+  // what chance looks like: the same detector untrained (its initialisation) on the same images, keeping its top
+  // 100 boxes per image whatever their score (with the 0.05 threshold it would keep none)
+  const untrained = cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test, scoreThr: 0 } });
+  let chance: number[];
+  try {
+    const valSet = await loadDataset(cfg.data.data, 'val', 'test');
+    const loader = new ResumableLoader(valSet, loaderOptions(cfg.data.data, 'test', cfg.data.train.seed, cfg.data.test.batchSize));
+    const dets = await predictDataset(untrained, loader);
+    chance = evaluateResults(valSet.coco, cocoResults(valSet, dets), ['bbox']).stats.bbox!;
+  } finally {
+    untrained.dispose();
+  }
+  phase('chance');
+  say(`\nbbox evaluation (pycocotools' numbers, ${te.images} val images, ${te.detections} detections):`);
+  say(te.evaluation!.summaries.bbox!.join('\n'));
+
+  // 4. summary
+  const occ = te.occlusion!.report;
+  const binLine = occ.bins
+    .map((b) => `${b.label} ${b.models[0]?.stats ? (100 * b.models[0].stats.AP).toFixed(1) : '–'}`)
+    .join(' · ');
+  const total = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - cpu0;
+  say(`\n[4/4] done in ${formatDuration(total)} wall clock (${formatDuration(cpu)} CPU in this process)`);
+  const pts = (v: number): string => (100 * v).toFixed(1);
+  say(`      AP ${pts(stats[0]!)}   AP50 ${pts(stats[1]!)}   AP75 ${pts(stats[2]!)}   (the untrained detector, i.e. chance: AP ${pts(chance[0]!)}, AP50 ${pts(chance[1]!)})`);
+  say(`      AP by occlusion bin: ${binLine}`);
+  say('');
+  say(`  training log        ${rel(tr.logFile)}   (npx tiedet analyze-logs ${rel(tr.logFile)} --keys loss,bbox_mAP --out curves.svg)`);
+  say(`  checkpoint          ${rel(tr.checkpoint!)}`);
+  say(`  resolved config     ${rel(tr.configFile)}`);
+  say(`  COCO results        ${rel(te.resultsFile)}`);
+  say(`  occlusion report    ${rel(te.occlusion!.files.html)}`);
+  say(`  rendered images     ${rel(te.render!.gallery)}`);
+  const summary = {
+    config: cfg.name,
+    backend: engine.backend,
+    threads: engine.threads,
+    iterations: tr.iteration,
+    images: te.images,
+    detections: te.detections,
+    bbox: Object.fromEntries(['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map((k, i) => [k, stats[i]])),
+    untrainedBbox: Object.fromEntries(['AP', 'AP50', 'AP75'].map((k, i) => [k, chance[i]])),
+    occlusionBinsAP: occ.bins.map((b) => ({ bin: b.label, images: b.images, AP: b.models[0]?.stats?.AP ?? null })),
+    seconds: total,
+    cpuSeconds: cpu,
+    phases,
+    files: {
+      log: tr.logFile,
+      checkpoint: tr.checkpoint,
+      config: tr.configFile,
+      results: te.resultsFile,
+      occlusionReport: te.occlusion!.files.html,
+      gallery: te.render!.gallery,
+    },
+  };
+  const summaryFile = join(demoDir, 'demo.json');
+  writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+  say(`  summary             ${rel(summaryFile)}`);
 }
 
-await main();
-process.exit(0);
+try {
+  await main();
+} catch (e) {
+  process.stderr.write(`tiedet demo: ${(e as Error).message?.split('\n')[0] ?? String(e)}\n`);
+  if (process.env.TIEDET_DEBUG) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+  process.exitCode = 1;
+}
+process.exit(process.exitCode ?? 0);

@@ -108,3 +108,15 @@ export function tiedResNet50SE(options: TiedPresetOptions = {}): TiedResNet {
 export function tiedResNet50TiedSE(options: TiedPresetOptions = {}): TiedResNet {
   return tied(R50, { splits: 4, baseWidth: 32, se: TIED_SE }, options);
 }
+
+// Small presets (tests, demos) ------------------------------------------------------------------------------
+
+/**
+ * TiedResNet-Tiny: one TiedBottleneck per stage, 4 splits × 8 width, expansion 1 (C2–C5 channels 64, 128, 256,
+ * 512; ≈ 0.5 M parameters without the classifier). Not a paper model: a network small enough to train a detector
+ * end to end in a CI test ("it learns") while keeping every tied layer kind (entry TBC, split TBCs with B = 1, 2,
+ * 4, 8, the sum mixer).
+ */
+export function tiedResNetTiny(options: TiedPresetOptions = {}): TiedResNet {
+  return tied([1, 1, 1, 1], { splits: 4, baseWidth: 8, expansion: 1 }, options);
+}

@@ -21,9 +21,9 @@
  * (evaluate + accumulate ≈ 125 s bbox, ≈ 110 s segm, ≈ 2.3 GB peak).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoDataset } from '../../eval/coco.js';
 import { CocoEval, type IouType } from '../../eval/cocoeval.js';
@@ -182,7 +182,7 @@ class JsonArrayWriter {
   }
 }
 
-interface Meta {
+export interface Meta {
   version: number;
   images: number;
   seed: number;
@@ -380,6 +380,26 @@ function runPycocotools(python: string, dir: string, iou: IouType): PyResult {
   return JSON.parse(lines[lines.length - 1]!) as PyResult;
 }
 
+/**
+ * The generated case (gt.json, bbox.json, segm.json, meta.json) for `nImages` and `seed`, written once under
+ * work_dirs/bench/cocoeval/ (the default 5000 images, seed 1, directly there) and reused while the generator
+ * version matches. Also used by tools/bench/occlusion.ts.
+ */
+export function cocoEvalCase(nImages = 5000, seed = 1, regen = false): { dir: string; meta: Meta } {
+  const base = join(repoRoot, 'work_dirs/bench/cocoeval');
+  const dataDir = nImages === 5000 && seed === 1 ? base : join(base, `n${nImages}_s${seed}`);
+  const metaPath = join(dataDir, 'meta.json');
+  if (!regen && existsSync(metaPath)) {
+    const m = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+    if (m.version === GENERATOR_VERSION && m.images === nImages && m.seed === seed) return { dir: dataDir, meta: m };
+  }
+  process.stderr.write(`generating ${nImages} images (seed ${seed}) in ${dataDir} …\n`);
+  const t0 = performance.now();
+  const meta = generate(dataDir, nImages, seed);
+  process.stderr.write(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return { dir: dataDir, meta };
+}
+
 async function main(): Promise<void> {
   const dir = join(repoRoot, 'work_dirs/bench/cocoeval');
   const childIou = argValue('child');
@@ -392,21 +412,7 @@ async function main(): Promise<void> {
   const ious = (argValue('iou') ?? 'bbox,segm').split(',') as IouType[];
   const python = argValue('pycocotools');
   const outPath = argValue('out') ?? join(repoRoot, 'work_dirs/bench/cocoeval.json');
-  const dataDir = nImages === 5000 && seed === 1 ? dir : join(dir, `n${nImages}_s${seed}`);
-  const regen = process.argv.includes('--regen');
-
-  let meta: Meta | undefined;
-  const metaPath = join(dataDir, 'meta.json');
-  if (!regen && existsSync(metaPath)) {
-    const m = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
-    if (m.version === GENERATOR_VERSION && m.images === nImages && m.seed === seed) meta = m;
-  }
-  if (!meta) {
-    process.stderr.write(`generating ${nImages} images (seed ${seed}) in ${dataDir} …\n`);
-    const t0 = performance.now();
-    meta = generate(dataDir, nImages, seed);
-    process.stderr.write(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  }
+  const { dir: dataDir, meta } = cocoEvalCase(nImages, seed, process.argv.includes('--regen'));
   process.stderr.write(
     `data: ${meta.images} images, ${meta.gtAnnotations} GT (${meta.crowd} crowd; ${meta.small} small, ${meta.medium} medium, ` +
       `${meta.large} large by polygon area), ${meta.detections} detections\n`,
@@ -461,4 +467,5 @@ async function main(): Promise<void> {
   process.stderr.write(`wrote ${outPath}\n`);
 }
 
-await main();
+// run only as a script (tools/bench/occlusion.ts imports cocoEvalCase)
+if (process.argv[1] !== undefined && realpathSync(resolve(process.argv[1])) === SCRIPT) await main();

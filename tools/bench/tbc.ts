@@ -28,7 +28,7 @@
  * repeated in every row. At G = B = 1 the GC and TBC columns run their own code paths, which reduce to the same
  * plain conv as SC, so the first row doubles as a noise check. The JSON keeps every call's time, the minima and
  * the load average before and after. Everything runs in one child process (the wasm thread count is fixed per
- * process). Prints a table, writes JSON and an SVG line chart (tools/bench/svg-chart.ts).
+ * process). Prints a table, writes JSON and an SVG line chart (eval/report/svg-chart.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -41,7 +41,7 @@ import { Conv2d } from '../../src/nn/conv2d.js';
 import { chooseGroupedConvImpl, GroupedConv2d, type GroupedConvImpl } from '../../src/nn/grouped-conv.js';
 import { Rng } from '../../src/nn/rng.js';
 import { argValue, repoRoot, runChild, table, writeJson, type Timing } from './harness.js';
-import { lineChart, type Series } from './svg-chart.js';
+import { lineChart, type Series } from '../../eval/report/svg-chart.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 

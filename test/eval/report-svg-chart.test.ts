@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, lineChart, log2Ticks, niceTicks, tickLabel, type ChartOptions } from '../../tools/bench/svg-chart.js';
+/**
+ * eval/report/svg-chart.ts (moved from tools/bench/): well-formed standalone SVG, one line + markers per series,
+ * axis labels, log2 ticks, no NaN; and what the occlusion report needs — interval whiskers and bands, negative y
+ * with a zero line, grouped bar panels, notes, inline SVG with id / class / data attributes, per-series counts.
+ */
+import { escapeXml, lineChart, log2Ticks, niceRange, niceTicks, tickLabel, type ChartOptions } from '../../eval/report/svg-chart.js';
 
 /** Tags balance (a minimal well-formedness check: no XML parser in Node), and every element is closed. */
 function checkBalanced(svg: string): void {
@@ -66,7 +71,7 @@ describe('svg-chart', () => {
     // Every series has a legend entry with its own marker.
     expect(count(svg, /class="legend-marker"/g)).toBe(5);
     // The GC line of panel 2 breaks at the NaN: two sub-paths.
-    const gc2 = svg.split('data-panel="1"')[1]!.match(/data-series="GC">\n<path class="series-line" d="([^"]*)"/)![1]!;
+    const gc2 = svg.split('data-panel="1"')[1]!.match(/data-series="GC" data-points="2">\n<path class="series-line" d="([^"]*)"/)![1]!;
     expect(count(gc2, /M/g)).toBe(2);
   });
 
@@ -105,5 +110,85 @@ describe('svg-chart', () => {
     expect(tickLabel(0.30000000000000004)).toBe('0.3');
     expect(escapeXml(`a<b>&"c'`)).toBe('a&lt;b&gt;&amp;&quot;c&apos;');
     expect(() => lineChart({ panels: [] })).toThrow();
+  });
+});
+
+describe('svg-chart: intervals, negative values, bars, notes, inline', () => {
+  const chart = lineChart({
+    xmlDeclaration: false,
+    id: 'c1',
+    className: 'chart',
+    data: { chart: 'ap', models: 2 },
+    description: 'AP <vs> r',
+    panels: [
+      {
+        title: 'with intervals',
+        xLabel: 'r',
+        yLabel: 'AP',
+        xTicks: [0, 0.5, 1],
+        xMin: 0,
+        xMax: 1,
+        notes: [{ x: 0.75, text: 'no images' }],
+        series: [
+          { name: 'A', points: [{ x: 0.25, y: 40, lo: 35, hi: 46 }, { x: 0.5, y: 42, lo: 38, hi: 47 }, { x: 0.75, y: Number.NaN }, { x: 0.9, y: 30 }] },
+          { name: 'B', intervals: 'band', points: [{ x: 0.25, y: 44, lo: 40, hi: 49 }, { x: 0.5, y: 45, lo: 41, hi: 50 }, { x: 0.75, y: Number.NaN }, { x: 0.9, y: 39, lo: 30, hi: 48 }] },
+        ],
+      },
+      {
+        title: 'gap',
+        xLabel: 'r',
+        yLabel: 'gap',
+        series: [{ name: 'B − A', points: [{ x: 0.25, y: 4, lo: -1.5, hi: 9 }, { x: 0.5, y: -3, lo: -7, hi: 1 }] }],
+      },
+      {
+        kind: 'bar',
+        title: 'histogram',
+        xLabel: 'bin',
+        yLabel: 'images',
+        categories: ['0–0.5', '0.5–1'],
+        series: [{ name: 'images', points: [{ x: 0, y: 30 }, { x: 1, y: 0 }] }, { name: 'other', points: [{ x: 0, y: 5 }, { x: 1, y: 7 }] }],
+      },
+    ],
+  });
+
+  it('is an inline, balanced <svg> with id, class, data attributes and a title', () => {
+    expect(chart.startsWith('<svg ')).toBe(true);
+    checkBalanced(chart);
+    expect(chart).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" id="c1" class="chart" data-chart="ap" data-models="2" role="img"/);
+    expect(chart).toContain('<title>AP &lt;vs&gt; r</title>');
+    expect(chart).not.toMatch(/NaN|Infinity|undefined/);
+    expect(() => lineChart({ data: { 'Bad Name': 1 }, panels: [{ xLabel: 'x', yLabel: 'y', series: [] }] })).toThrow(/bad data attribute/);
+  });
+
+  it('series carry their point counts; markers and bars their values', () => {
+    const p0 = chart.split('data-panel="1"')[0]!;
+    expect(p0).toContain('data-series="A" data-points="3"');
+    expect(p0).toContain('data-series="B" data-points="3"');
+    expect(count(p0, /class="marker"/g)).toBe(6);
+    expect(p0).toMatch(/class="marker"[^>]*data-x="0.25" data-y="40"/);
+    const bars = chart.split('data-panel="2"')[1]!;
+    expect(count(bars, /class="bar"/g)).toBe(4);
+    expect(bars).toContain('data-series="images" data-points="2"');
+    expect(bars).toMatch(/class="bar"[^>]*data-x="1" data-y="0"/);
+    expect(bars).toContain('>0–0.5</text>');
+  });
+
+  it('whiskers for A, one band per unbroken stretch for B, a note where a point is missing', () => {
+    const p0 = chart.split('data-panel="1"')[0]!;
+    expect(count(p0, /class="errorbar"/g)).toBe(2);
+    expect(p0).toMatch(/class="errorbar"[^>]*data-lo="35" data-hi="46"/);
+    expect(count(p0, /class="band"/g)).toBe(2); // 0.25–0.5, then 0.9 alone
+    expect(p0).toMatch(/class="note"[^>]*>no images<\/text>/);
+  });
+
+  it('negative values: the y axis extends below 0 with a zero line', () => {
+    const p1 = chart.split('data-panel="1"')[1]!.split('data-panel="2"')[0]!;
+    expect(p1).toContain('class="zero-line"');
+    expect(p1).toContain('text-anchor="end">-10</text>'); // ticks −10 … 10 for the data range −7 … 9
+    expect(chart.split('data-panel="1"')[0]).not.toContain('zero-line');
+    expect(niceRange(-7, 9)).toEqual([-10, -5, 0, 5, 10]);
+    expect(niceRange(0, 9)).toEqual(niceTicks(9));
+    expect(niceRange(-0.3, 0.1)).toEqual([-0.3, -0.2, -0.1, 0, 0.1]);
+    expect(() => lineChart({ panels: [{ kind: 'bar', xLabel: 'x', yLabel: 'y', series: [] }] })).toThrow(/needs categories/);
   });
 });

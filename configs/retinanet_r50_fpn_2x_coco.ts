@@ -1,0 +1,34 @@
+/**
+ * RetinaNet, ResNet-50 + FPN (P3–P7), 2x schedule, COCO 2017 — mmdetection's
+ * configs/retinanet/retinanet_r50_fpn_2x_coco.py: 1333×800 keep-ratio resize, flip 0.5, SGD lr 0.01 for 16 images
+ * per update (here 2 images × 8 accumulated micro-batches, the reference batch on one machine), momentum 0.9,
+ * weight decay 1e-4, 24 epochs with ×0.1 at epochs 16 and 22, linear warm-up over 500 iterations from 0.001,
+ * frozen stem + stage 1 and frozen BN; test: score > 0.05, NMS 0.5, 100 per image.
+ *
+ * mmdetection starts from ImageNet weights: export torchvision's (README "Loading PyTorch weights") and pass
+ * `--cfg-options train.pretrained=r50.safetensors`. COCO is read from data/coco/ (mmdetection's layout); elsewhere:
+ * `--cfg-options data.train.annFile=… data.train.imageDir=… data.val.annFile=… data.val.imageDir=…`.
+ *
+ * `retinaNetCoco(backbone)` is shared by the other COCO RetinaNet configs (they differ only in the backbone).
+ */
+import { RetinaNet } from '../detectors/retinanet/retinanet.js';
+import { resnet50 } from '../src/backbones/presets.js';
+import type { Backbone } from '../src/backbones/resnet.js';
+import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
+
+/** RetinaNet with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */
+export function retinaNetCoco(backbone: (seed: number) => Backbone): ExperimentConfig['model'] {
+  return ({ seed, test }: ModelContext) =>
+    new RetinaNet({
+      backbone: backbone(seed),
+      config: { numClasses: 80, test: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } },
+      seed: `${seed}:heads`,
+    });
+}
+
+export default defineConfig({
+  model: retinaNetCoco((seed) => resnet50({ seed, numClasses: null, frozenStages: 1, normEval: true })),
+  data: cocoData({ batchSize: 2 }),
+  train: trainSchedule('2x', 0.01, { accumulate: 8 }),
+  test: testDefaults(),
+});

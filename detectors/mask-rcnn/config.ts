@@ -1,0 +1,298 @@
+/**
+ * Mask R-CNN's hyper-parameters in one typed value, with mmdetection's defaults (configs/_base_/models/
+ * mask-rcnn_r50_fpn.py + mask-rcnn_r50_fpn_2x_coco.py; research/detection-anchors.md §2.1 and §2.3):
+ *
+ *   neck      FPN in [256, 512, 1024, 2048] → 256, num_outs 5, no extra convs: P2–P6 (P6 = max-pool of P5, RPN only)
+ *   rpn_head  conv 3×3 256 + ReLU, 1×1 objectness (sigmoid, 3 anchors) and 1×1 deltas; anchors scale 8, ratios
+ *             0.5/1/2, strides 4…64; coder means 0, stds 1; sigmoid CE (weight 1) and L1 (weight 1)
+ *   roi_head  RoIAlign 7×7 (boxes) and 14×14 (masks), sampling ratio 0 (adaptive), aligned, strides 4…32,
+ *             finest_scale 56; Shared2FCBBoxHead fc 1024, softmax CE over C + 1 (background last), class-specific
+ *             deltas with stds 0.1/0.1/0.2/0.2, L1; FCNMaskHead 4 × conv 3×3 256, deconv ×2, 1×1 → C × 28×28,
+ *             per-class sigmoid CE
+ *   train     rpn: MaxIoUAssigner(0.7, 0.3, min_pos 0.3, low-quality), RandomSampler(256, 0.5, no GT added),
+ *             allowed_border −1; rpn_proposal: nms_pre 2000, max_per_img 1000, NMS 0.7, min_bbox_size 0;
+ *             rcnn: MaxIoUAssigner(0.5, 0.5, 0.5, low-quality), RandomSampler(512, 0.25, GT added), mask_size 28
+ *   test      rpn: nms_pre 1000, max_per_img 1000, NMS 0.7, min_bbox_size 0; rcnn: score_thr 0.05, NMS 0.5,
+ *             max_per_img 100, mask_thr_binary 0.5
+ *   optim     SGD lr 0.02 (batch 16), momentum 0.9, weight decay 1e-4; 2x: 24 epochs, ×0.1 at 16 and 22, linear
+ *             warm-up over 500 iterations from ×0.001
+ *
+ * `maskRcnnConfig(overrides)` deep-merges overrides (objects merge key by key; arrays and scalars replace; an unknown
+ * key is an error naming its path; several overrides apply in order). `MASK_RCNN_TINY` holds the overrides of the small model the CI tests train.
+ */
+import type { AnchorGeneratorConfig } from '../../src/ops/anchors.js';
+import type { MaxIoUAssignerOptions } from '../../src/ops/assigner.js';
+import type { Vec4 } from '../../src/ops/box-coder.js';
+import type { RandomSamplerOptions } from '../../src/ops/samplers.js';
+import { mergeConfig, type DeepPartial } from '../retinanet/config.js';
+
+export type { DeepPartial } from '../retinanet/config.js';
+
+export interface CoderConfig {
+  means: Vec4;
+  stds: Vec4;
+  /** dw/dh clamp |log(whRatioClip)| when decoding. */
+  whRatioClip: number;
+}
+
+export interface MaskRcnnNeckConfig {
+  /** Channels of P2–P6. */
+  outChannels: number;
+}
+
+export interface RpnHeadConfig {
+  /** Channels of the 3×3 conv. */
+  featChannels: number;
+  anchors: AnchorGeneratorConfig;
+  coder: CoderConfig;
+  loss: { clsWeight: number; bboxWeight: number };
+}
+
+/** mmdet `SingleRoIExtractor` with `RoIAlign`. */
+export interface RoiExtractorConfig {
+  outputSize: number;
+  /** 0 = adaptive ceil(roiSize / out). */
+  samplingRatio: number;
+  aligned: boolean;
+  /** Strides of the levels pooled from (P2–P5). */
+  featmapStrides: number[];
+  finestScale: number;
+}
+
+export interface BBoxHeadConfig {
+  roiExtractor: RoiExtractorConfig;
+  /** Width of the shared FC layers. */
+  fcChannels: number;
+  /** Number of shared FC layers (Shared2FC: 2). */
+  numSharedFcs: number;
+  coder: CoderConfig;
+  loss: { clsWeight: number; bboxWeight: number };
+}
+
+export interface MaskHeadConfig {
+  roiExtractor: RoiExtractorConfig;
+  numConvs: number;
+  convChannels: number;
+  lossWeight: number;
+}
+
+export interface MaskRcnnModelConfig {
+  neck: MaskRcnnNeckConfig;
+  rpnHead: RpnHeadConfig;
+  bboxHead: BBoxHeadConfig;
+  maskHead: MaskHeadConfig;
+}
+
+/** RPN proposal generation (mmdet `rpn_proposal` / test `rpn`). */
+export interface ProposalConfig {
+  /** Top-k anchors per level (by objectness) before NMS. */
+  nmsPre: number;
+  /** Proposals kept per image after NMS. */
+  maxPerImg: number;
+  /** NMS IoU threshold (per level: the level id is the NMS class). */
+  iouThr: number;
+  /** Drop proposals whose width or height is ≤ this (mmdet: ≥ 0 enables the filter). */
+  minBboxSize: number;
+}
+
+export interface RpnTrainConfig {
+  assigner: MaxIoUAssignerOptions;
+  sampler: RandomSamplerOptions;
+  /** −1: every anchor on the image (not the padding) takes part. */
+  allowedBorder: number;
+}
+
+export interface RcnnTrainConfig {
+  assigner: MaxIoUAssignerOptions;
+  sampler: RandomSamplerOptions;
+  /** Mask target size M (M×M); must be twice the mask RoI size. */
+  maskSize: number;
+}
+
+export interface RcnnTestConfig {
+  /** Keep (RoI, class) scores strictly above this. */
+  scoreThr: number;
+  /** Per-class NMS IoU threshold. */
+  nmsIouThr: number;
+  maxPerImg: number;
+  /** Mask probability threshold (mmdet `mask_thr_binary`): foreground when ≥ this. */
+  maskThr: number;
+}
+
+export interface MaskRcnnTrainConfig {
+  rpn: RpnTrainConfig;
+  rpnProposal: ProposalConfig;
+  rcnn: RcnnTrainConfig;
+  /** Each image's own padded size is ⌈resized / divisor⌉·divisor: anchors beyond it are invalid. */
+  padSizeDivisor: number;
+}
+
+export interface MaskRcnnTestConfig {
+  rpn: ProposalConfig;
+  rcnn: RcnnTestConfig;
+}
+
+export interface MaskRcnnOptimConfig {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  epochs: number;
+  milestones: number[];
+  gamma: number;
+  warmupIters: number;
+  warmupRatio: number;
+  batchSize: number;
+}
+
+export interface MaskRcnnDataConfig {
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** [long, short] side limits of the keep-ratio resize. */
+  scale: [number, number];
+}
+
+export interface MaskRcnnConfig {
+  numClasses: number;
+  model: MaskRcnnModelConfig;
+  train: MaskRcnnTrainConfig;
+  test: MaskRcnnTestConfig;
+  optim: MaskRcnnOptimConfig;
+  data: MaskRcnnDataConfig;
+}
+
+const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
+  outputSize,
+  samplingRatio: 0,
+  aligned: true,
+  featmapStrides: [4, 8, 16, 32],
+  finestScale: 56,
+});
+
+/** mmdetection's Mask R-CNN R-50-FPN 2x defaults (a fresh object each call). */
+export function defaultMaskRcnnConfig(): MaskRcnnConfig {
+  return {
+    numClasses: 80,
+    model: {
+      neck: { outChannels: 256 },
+      rpnHead: {
+        featChannels: 256,
+        anchors: { scales: [8], ratios: [0.5, 1.0, 2.0], strides: [4, 8, 16, 32, 64] },
+        coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1], whRatioClip: 16 / 1000 },
+        loss: { clsWeight: 1.0, bboxWeight: 1.0 },
+      },
+      bboxHead: {
+        roiExtractor: roiExtractor(7),
+        fcChannels: 1024,
+        numSharedFcs: 2,
+        coder: { means: [0, 0, 0, 0], stds: [0.1, 0.1, 0.2, 0.2], whRatioClip: 16 / 1000 },
+        loss: { clsWeight: 1.0, bboxWeight: 1.0 },
+      },
+      maskHead: { roiExtractor: roiExtractor(14), numConvs: 4, convChannels: 256, lossWeight: 1.0 },
+    },
+    train: {
+      rpn: {
+        assigner: { posIouThr: 0.7, negIouThr: 0.3, minPosIou: 0.3, matchLowQuality: true, gtMaxAssignAll: true, ignoreIofThr: -1 },
+        sampler: { num: 256, posFraction: 0.5, negPosUb: -1, addGtAsProposals: false },
+        allowedBorder: -1,
+      },
+      rpnProposal: { nmsPre: 2000, maxPerImg: 1000, iouThr: 0.7, minBboxSize: 0 },
+      rcnn: {
+        assigner: { posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0.5, matchLowQuality: true, gtMaxAssignAll: true, ignoreIofThr: -1 },
+        sampler: { num: 512, posFraction: 0.25, negPosUb: -1, addGtAsProposals: true },
+        maskSize: 28,
+      },
+      padSizeDivisor: 32,
+    },
+    test: {
+      rpn: { nmsPre: 1000, maxPerImg: 1000, iouThr: 0.7, minBboxSize: 0 },
+      rcnn: { scoreThr: 0.05, nmsIouThr: 0.5, maxPerImg: 100, maskThr: 0.5 },
+    },
+    optim: {
+      lr: 0.02,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      epochs: 24,
+      milestones: [16, 22],
+      gamma: 0.1,
+      warmupIters: 500,
+      warmupRatio: 0.001,
+      batchSize: 16,
+    },
+    data: { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], scale: [1333, 800] },
+  };
+}
+
+/**
+ * The small Mask R-CNN of the CI tests and the synthetic demo (use with `tiedResNetTiny`): FPN width 32, RPN conv
+ * 32, FC 128, 2 mask convs of 32, 64 RPN anchors and 64 RoIs sampled per image, fewer proposals.
+ */
+export const MASK_RCNN_TINY: DeepPartial<MaskRcnnConfig> = {
+  model: {
+    neck: { outChannels: 32 },
+    rpnHead: { featChannels: 32 },
+    bboxHead: { fcChannels: 128 },
+    maskHead: { numConvs: 2, convChannels: 32 },
+  },
+  train: {
+    rpn: { sampler: { num: 64 } },
+    rpnProposal: { nmsPre: 300, maxPerImg: 100 },
+    rcnn: { sampler: { num: 64 } },
+  },
+  test: { rpn: { nmsPre: 300, maxPerImg: 100 } },
+};
+
+function positiveInt(v: number, path: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`maskRcnnConfig: ${path} must be a positive integer, got ${v}`);
+}
+
+function checkProposal(p: ProposalConfig, path: string): void {
+  positiveInt(p.nmsPre, `${path}.nmsPre`);
+  positiveInt(p.maxPerImg, `${path}.maxPerImg`);
+  if (!Number.isFinite(p.iouThr)) throw new Error(`maskRcnnConfig: ${path}.iouThr must be a finite number, got ${p.iouThr}`);
+  if (!Number.isFinite(p.minBboxSize)) throw new Error(`maskRcnnConfig: ${path}.minBboxSize must be a finite number, got ${p.minBboxSize}`);
+}
+
+/** Consistency checks of a merged config (errors name the field). */
+export function checkMaskRcnnConfig(cfg: MaskRcnnConfig): MaskRcnnConfig {
+  positiveInt(cfg.numClasses, 'numClasses');
+  const m = cfg.model;
+  positiveInt(m.neck.outChannels, 'model.neck.outChannels');
+  positiveInt(m.rpnHead.featChannels, 'model.rpnHead.featChannels');
+  positiveInt(m.bboxHead.fcChannels, 'model.bboxHead.fcChannels');
+  positiveInt(m.bboxHead.numSharedFcs, 'model.bboxHead.numSharedFcs');
+  if (!Number.isInteger(m.maskHead.numConvs) || m.maskHead.numConvs < 0) {
+    throw new Error(`maskRcnnConfig: model.maskHead.numConvs must be an integer ≥ 0, got ${m.maskHead.numConvs}`);
+  }
+  positiveInt(m.maskHead.convChannels, 'model.maskHead.convChannels');
+  for (const [name, r] of [['bboxHead', m.bboxHead.roiExtractor], ['maskHead', m.maskHead.roiExtractor]] as const) {
+    positiveInt(r.outputSize, `model.${name}.roiExtractor.outputSize`);
+    if (r.featmapStrides.length === 0) throw new Error(`maskRcnnConfig: model.${name}.roiExtractor.featmapStrides must not be empty`);
+  }
+  if (m.rpnHead.anchors.strides.length !== m.bboxHead.roiExtractor.featmapStrides.length + 1) {
+    throw new Error(
+      `maskRcnnConfig: the RPN uses ${m.rpnHead.anchors.strides.length} levels but the RoI extractors ${m.bboxHead.roiExtractor.featmapStrides.length}; ` +
+        'Mask R-CNN pools from every RPN level but the last (P2–P5 of P2–P6)',
+    );
+  }
+  if (cfg.train.rcnn.maskSize !== 2 * m.maskHead.roiExtractor.outputSize) {
+    throw new Error(
+      `maskRcnnConfig: train.rcnn.maskSize (${cfg.train.rcnn.maskSize}) must be twice model.maskHead.roiExtractor.outputSize (${m.maskHead.roiExtractor.outputSize}): the mask head upsamples ×2`,
+    );
+  }
+  checkProposal(cfg.train.rpnProposal, 'train.rpnProposal');
+  checkProposal(cfg.test.rpn, 'test.rpn');
+  positiveInt(cfg.test.rcnn.maxPerImg, 'test.rcnn.maxPerImg');
+  const thr = cfg.test.rcnn.maskThr;
+  if (!Number.isFinite(thr)) throw new Error(`maskRcnnConfig: test.rcnn.maskThr must be a finite number, got ${thr}`);
+  return cfg;
+}
+
+/**
+ * mmdetection's defaults with each of `overrides` merged in, in order (e.g. `maskRcnnConfig(MASK_RCNN_TINY,
+ * { numClasses: 3 })`); unknown keys are an error naming the path; the result is checked.
+ */
+export function maskRcnnConfig(...overrides: DeepPartial<MaskRcnnConfig>[]): MaskRcnnConfig {
+  let cfg = defaultMaskRcnnConfig();
+  for (const o of overrides) cfg = mergeConfig<MaskRcnnConfig>(cfg, o, 'maskRcnnConfig');
+  return checkMaskRcnnConfig(cfg);
+}

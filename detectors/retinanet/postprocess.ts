@@ -1,0 +1,286 @@
+/**
+ * RetinaNet inference post-processing of one image on typed arrays — mmdetection's
+ * `BaseDenseHead._predict_by_feat_single` + `_bbox_post_process` with RetinaNet's test_cfg:
+ *
+ *  per level:  scores = sigmoid(logits) [h·w·A, C]; keep (anchor, class) pairs with score > score_thr; of those
+ *              the nms_pre highest (`filter_scores_and_topk`); decode their anchors' deltas (coder means / stds,
+ *              dw/dh clamp, clipped to the resized image `img_shape`)
+ *  all levels: undo the flip (x ↦ W_resized − x, in network pixels), divide by the scale factor (`rescale=True`),
+ *              clip to the original image; drop boxes with width or height ≤ min_bbox_size; per-class NMS
+ *              (IoU > nms_iou_thr suppresses); the max_per_img highest.
+ *
+ * Candidate selection: a scan over the raw logits (sigmoid is monotone, so x > logit(score_thr) − margin
+ * pre-filters; the float32 sigmoid of each candidate decides) that also builds a logit histogram; a second scan
+ * collects only the histogram bins that can hold the nms_pre largest; among those, the nms_pre-th largest logit
+ * (quickselect) bounds which candidates can still make the cut, so only those get a sigmoid, and the nms_pre
+ * largest scores are selected and sorted. Order: score descending, ties by the lower
+ * flat index (anchor · C + class) — mmdetection's `sort(descending=True)` leaves ties unspecified.
+ */
+import { decodeDeltas, type DecodeOptions } from '../../src/ops/box-coder.js';
+import { batchedNms } from '../../src/ops/nms.js';
+import type { ImageMeta } from '../../data/meta.js';
+import type { Detection } from '../detector.js';
+
+export interface PostProcessOptions {
+  numClasses: number;
+  nmsPre: number;
+  scoreThr: number;
+  minBboxSize: number;
+  nmsIouThr: number;
+  maxPerImg: number;
+  coder: Omit<DecodeOptions, 'maxShape' | 'clipBorder'>;
+}
+
+/** One level of one image: raw head outputs and the level's anchors. */
+export interface LevelOutputs {
+  /** [h·w·A·C] logits (NHWC order = (y, x, anchor, class)). */
+  logits: Float32Array;
+  /** [h·w·A·4] deltas. */
+  deltas: Float32Array;
+  /** [h·w·A·4] anchors of the level. */
+  anchors: Float32Array;
+}
+
+export interface TopK {
+  /** Flat indices (anchor · C + class), score descending, ties by index. */
+  indices: Int32Array;
+  scores: Float32Array;
+}
+
+const f = Math.fround;
+/** Logit histogram of the candidate pre-selection: bins over [cut, cut + range), the top bin open-ended. */
+const HIST_BINS = 4096;
+const HIST_RANGE = 32;
+
+/** float32 sigmoid, as torch computes it on a float32 tensor (to within an ulp). */
+export function sigmoid32(x: number): number {
+  return f(1 / (1 + Math.exp(-x)));
+}
+
+/** The k-th largest value (1-based k ≤ values.length) of `values`; reorders `values` (quickselect). */
+function kthLargest(values: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! > pivot) i++;
+      while (values[j]! < pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i] = values[j]!;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return values[target]!;
+  }
+  return values[target]!;
+}
+
+/**
+ * Scores strictly above `scoreThr` among `logits` (sigmoid), at most `k` of them, by score descending (ties: lower
+ * index first). mmdetection's `filter_scores_and_topk`.
+ */
+export function topKAboveThreshold(logits: Float32Array, scoreThr: number, k: number): TopK {
+  // Pre-filter on the logit: sigmoid(x) > thr ⇔ x > log(thr / (1 − thr)); a small margin leaves the float32 sigmoid
+  // the final say at the boundary.
+  const cut = scoreThr <= 0 ? -Infinity : scoreThr >= 1 ? Infinity : Math.log(scoreThr / (1 - scoreThr)) - 1e-4;
+  // Pass 1 counts the candidates in a histogram of their logits; pass 2 collects only those that can make the top k
+  // (see below). Millions of candidates at P3 then cost two scans, not a copy and a selection over all of them.
+  const lo = Number.isFinite(cut) ? cut : -HIST_RANGE / 2;
+  const hist = new Int32Array(HIST_BINS);
+  const scale = HIST_BINS / HIST_RANGE;
+  const binOf = (x: number) => (x - lo >= HIST_RANGE ? HIST_BINS - 1 : x <= lo ? 0 : Math.floor((x - lo) * scale));
+  let count = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i]!;
+    if (x > cut) {
+      count++;
+      hist[binOf(x)]++;
+    }
+  }
+  // Collect x ≥ t. With more than k candidates, t is where the float32 sigmoid first reaches the score of the
+  // lowest bin holding the k largest (one bin of slack against rounding): every candidate that could tie with the
+  // k-th largest score — also through sigmoid saturation — is collected.
+  let t = -Infinity;
+  if (count > k) {
+    let acc = 0;
+    let firstBin = HIST_BINS - 1;
+    for (; firstBin > 0; firstBin--) {
+      acc += hist[firstBin]!;
+      if (acc >= k) break;
+    }
+    if (firstBin > 1) {
+      const edge = lo + (firstBin - 1) / scale;
+      t = lowestLogitReaching(sigmoid32(edge), edge);
+      count = 0;
+      for (let b = binOf(t); b < HIST_BINS; b++) count += hist[b]!;
+    }
+  }
+  let idx = new Int32Array(count);
+  let xs = new Float32Array(count);
+  let c = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i]!;
+    if (x > cut && x >= t) {
+      idx[c] = i;
+      xs[c++] = x;
+    }
+  }
+  if (c > k) {
+    // Only candidates whose score can reach the k-th largest score S_k = sigmoid32(L_k) (L_k: the k-th largest logit;
+    // the float32 sigmoid is monotone) need a sigmoid: those with x ≥ b, b the smallest x with sigmoid32(x) ≥ S_k.
+    const lk = kthLargest(xs.slice(0, c), k);
+    const b = lowestLogitReaching(sigmoid32(lk), lk);
+    let m = 0;
+    for (let i = 0; i < c; i++) {
+      if (xs[i]! >= b) {
+        idx[m] = idx[i]!;
+        xs[m++] = xs[i]!;
+      }
+    }
+    c = m;
+  }
+  let sc = new Float32Array(c);
+  let m = 0;
+  for (let i = 0; i < c; i++) {
+    const s = sigmoid32(xs[i]!);
+    if (s > scoreThr) {
+      idx[m] = idx[i]!;
+      sc[m++] = s;
+    }
+  }
+  idx = idx.subarray(0, m);
+  sc = sc.subarray(0, m);
+  if (m > k) {
+    // keep everything above the k-th largest score, then the ties at it in index order
+    const kth = kthLargest(sc.slice(), k);
+    const keepIdx = new Int32Array(k);
+    const keepSc = new Float32Array(k);
+    let n = 0;
+    for (let i = 0; i < m; i++) {
+      if (sc[i]! > kth) {
+        keepIdx[n] = idx[i]!;
+        keepSc[n++] = sc[i]!;
+      }
+    }
+    for (let i = 0; i < m && n < k; i++) {
+      if (sc[i] === kth) {
+        keepIdx[n] = idx[i]!;
+        keepSc[n++] = sc[i]!;
+      }
+    }
+    idx = keepIdx;
+    sc = keepSc;
+  }
+  const order = Int32Array.from({ length: idx.length }, (_, i) => i).sort((a, b) => sc[b]! - sc[a]! || idx[a]! - idx[b]!);
+  return { indices: order.map((o) => idx[o]!), scores: Float32Array.from(order, (o) => sc[o]!) };
+}
+
+/** The smallest x ≤ `hi` with sigmoid32(x) ≥ `score` (bisection; sigmoid32 is monotone). */
+function lowestLogitReaching(score: number, hi: number): number {
+  let lo = hi - 1;
+  while (sigmoid32(lo) >= score && lo > -200) lo = hi - 2 * (hi - lo); // widen until below
+  if (sigmoid32(lo) >= score) return -Infinity;
+  // invariant: sigmoid32(lo) < score ≤ sigmoid32(hi)
+  for (let it = 0; it < 80 && hi - lo > 0; it++) {
+    const mid = (lo + hi) / 2;
+    if (mid === lo || mid === hi) break;
+    if (sigmoid32(mid) >= score) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** Detections of one image from its per-level outputs (see the file comment). */
+export function postProcessImage(levels: readonly LevelOutputs[], meta: ImageMeta, opts: PostProcessOptions): Detection {
+  const C = opts.numClasses;
+  const [imgH, imgW] = [meta.resizedSize.height, meta.resizedSize.width];
+  const boxesParts: Float32Array[] = [];
+  const scoreParts: Float32Array[] = [];
+  const labelParts: Int32Array[] = [];
+  for (const level of levels) {
+    const top = topKAboveThreshold(level.logits, opts.scoreThr, opts.nmsPre);
+    const m = top.indices.length;
+    if (m === 0) continue;
+    const anchors = new Float32Array(m * 4);
+    const deltas = new Float32Array(m * 4);
+    const labels = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const flat = top.indices[i]!;
+      const a = Math.floor(flat / C);
+      labels[i] = flat - a * C;
+      anchors.set(level.anchors.subarray(a * 4, a * 4 + 4), i * 4);
+      deltas.set(level.deltas.subarray(a * 4, a * 4 + 4), i * 4);
+    }
+    boxesParts.push(decodeDeltas(anchors, deltas, { ...opts.coder, maxShape: [imgH, imgW] }));
+    scoreParts.push(top.scores);
+    labelParts.push(labels);
+  }
+  const boxes = concat(boxesParts, Float32Array);
+  const scores = concat(scoreParts, Float32Array);
+  const labels = concat(labelParts, Int32Array);
+  toOriginal(boxes, meta);
+
+  // min_bbox_size filter (mmdet: keep w > min and h > min)
+  const keepSize: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const w = boxes[4 * i + 2]! - boxes[4 * i]!;
+    const h = boxes[4 * i + 3]! - boxes[4 * i + 1]!;
+    if (w > opts.minBboxSize && h > opts.minBboxSize) keepSize.push(i);
+  }
+  const sb = pick(boxes, keepSize, 4);
+  const ss = pick(scores, keepSize, 1);
+  const sl = pick(labels, keepSize, 1);
+  const keep = scores.length === 0 ? new Int32Array(0) : batchedNms(sb, ss, sl, opts.nmsIouThr, { maxOutput: opts.maxPerImg });
+  return {
+    imageId: meta.imageId,
+    boxes: pick(sb, keep, 4),
+    scores: pick(ss, keep, 1),
+    labels: pick(sl, keep, 1),
+  };
+}
+
+/** Network-input boxes → original image boxes in place: un-flip, divide by the scale factor, clip. */
+export function toOriginal(boxes: Float32Array, meta: ImageMeta): void {
+  const [sx, sy] = meta.scaleFactor;
+  const W = meta.originalSize.width;
+  const H = meta.originalSize.height;
+  const Wr = meta.resizedSize.width;
+  const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
+  for (let i = 0; i < boxes.length; i += 4) {
+    let x1 = boxes[i]!;
+    let x2 = boxes[i + 2]!;
+    if (meta.flipped) [x1, x2] = [Wr - x2, Wr - x1];
+    boxes[i] = clamp(x1 / sx, W);
+    boxes[i + 1] = clamp(boxes[i + 1]! / sy, H);
+    boxes[i + 2] = clamp(x2 / sx, W);
+    boxes[i + 3] = clamp(boxes[i + 3]! / sy, H);
+  }
+}
+
+function concat<T extends Float32Array | Int32Array>(parts: T[], ctor: { new (n: number): T }): T {
+  const out = new ctor(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function pick<T extends Float32Array | Int32Array>(src: T, idx: ArrayLike<number>, width: number): T {
+  const out = new (src.constructor as { new (n: number): T })(idx.length * width);
+  for (let i = 0; i < idx.length; i++) {
+    const o = idx[i]! * width;
+    for (let c = 0; c < width; c++) out[i * width + c] = src[o + c]!;
+  }
+  return out;
+}

@@ -1,0 +1,242 @@
+/**
+ * `npm run bench:mask-rcnn` — Mask R-CNN on this machine at COCO scale (one 800×1333 image, padded to 800×1344 as
+ * mmdetection's pad_size_divisor 32), with mmdetection's test config and random weights:
+ *
+ *   inference, split into  backbone (C2–C5, eval) | neck (FPN P2–P6) | RPN (head + proposals: top-1000 per level,
+ *   NMS 0.7, 1000 kept) | RoI box head (1000 RoIs: RoIAlign 7×7, 2 FC, softmax, per-class decode + NMS) |
+ *   mask head + paste (100 detections: RoIAlign 14×14, 4 convs, deconv, 28×28 → pasted into the image, RLE),
+ *   and the end-to-end `predict`;
+ *   training step (ResNet-50-FPN, batch 1, 1333×800): loss forward + backward + SGD update (momentum, weight decay).
+ *
+ * Random weights give no detection above score_thr 0.05, so the mask stage is timed on the 100 best proposals with
+ * random labels (what a trained model's 100 detections cost); the end-to-end `predict` therefore skips the mask head
+ * and is reported separately. Medians of `--repeats` runs after one warm-up. Reference: torchvision's
+ * maskrcnn_resnet50_fpn on this machine's CPU (PyTorch), 5.4 s per image; target ≤ 1.5× (8.1 s).
+ *
+ * Options: --presets resnet50,tiedResNet50 --input 800x1333 --repeats 3 --train-input HxW (default: --input)
+ * --train-repeats 3 --no-train
+ * --out work_dirs/bench/mask-rcnn.json. The machine load (os.loadavg) is recorded: re-run on a quiet machine.
+ */
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ImageMeta } from '../../data/meta.js';
+import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
+import type { NetDetections } from '../../detectors/mask-rcnn/bbox-postprocess.js';
+import type { MaskRcnnTargets } from '../../detectors/mask-rcnn/targets.js';
+import { resnet50, tiedResNet50 } from '../../src/backbones/presets.js';
+import type { Backbone } from '../../src/backbones/resnet.js';
+import { initEngine } from '../../src/engine/index.js';
+import { Rng } from '../../src/nn/rng.js';
+import { SGD } from '../../src/train/sgd.js';
+import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
+
+const PRESETS: Record<string, () => Backbone> = {
+  resnet50: () => resnet50({ numClasses: null, seed: 1 }),
+  tiedResNet50: () => tiedResNet50({ numClasses: null, seed: 1 }),
+};
+
+const TORCHVISION_MS = 5400;
+
+interface InferenceRow {
+  preset: string;
+  backbone: Timing;
+  neck: Timing;
+  rpn: Timing;
+  roiBox: Timing;
+  maskPaste: Timing;
+  partsMs: number;
+  predictNoMasks: Timing;
+}
+
+function parseInput(s: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(s);
+  if (!m) throw new Error(`--input must be HxW, got ${s}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function metaFor(h: number, w: number): ImageMeta {
+  const pad = (v: number) => Math.ceil(v / 32) * 32;
+  return {
+    imageId: 1,
+    file: 'bench.png',
+    originalSize: { width: w, height: h },
+    resizedSize: { width: w, height: h },
+    padSize: { width: pad(w), height: pad(h) },
+    scaleFactor: [1, 1],
+    flipped: false,
+  };
+}
+
+function image(meta: ImageMeta, seed: number): tf.Tensor4D {
+  return tf.randomNormal([1, meta.padSize.height, meta.padSize.width, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
+}
+
+/** 100 "detections": the best proposals with random labels (random weights detect nothing above 0.05). */
+function fakeDetections(proposals: Float32Array, numClasses: number, rng: Rng): NetDetections {
+  const k = Math.min(100, proposals.length / 4);
+  return {
+    boxes: proposals.slice(0, 4 * k),
+    scores: Float32Array.from({ length: k }, (_, i) => 1 - i / 1000),
+    labels: Int32Array.from({ length: k }, () => rng.int(numClasses)),
+  };
+}
+
+async function inference(preset: string, meta: ImageMeta, repeats: number): Promise<InferenceRow> {
+  const model = new MaskRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
+  model.eval();
+  const cfg = model.config;
+  const x = image(meta, 1);
+  const metas = [meta];
+  try {
+    const backbone = await time(() => {
+      const f = model.backbone.forward(x);
+      f.c5.dataSync();
+      tf.dispose([f.c2, f.c3, f.c4, f.c5]);
+    }, repeats);
+    const feats = model.backbone.forward(x);
+    const neck = await time(() => {
+      const levels = model.neck.forward(feats);
+      levels[0]!.dataSync();
+      tf.dispose(levels);
+    }, repeats);
+    const levels = model.neck.forward(feats);
+    tf.dispose([feats.c2, feats.c3, feats.c4, feats.c5]);
+    let proposals: Float32Array[] = [];
+    const rpn = await time(() => {
+      const out = model.rpnHead.forward(levels);
+      proposals = model.proposals(out, metas, cfg.test.rpn).map((p) => p.boxes);
+      tf.dispose([...out.cls, ...out.reg]);
+    }, repeats);
+    const roiBox = await time(() => {
+      model.roiHead.predictBoxes(levels, proposals, metas, cfg.test.rcnn);
+    }, repeats);
+    const dets = [fakeDetections(proposals[0]!, model.numClasses, new Rng(3))];
+    const maskPaste = await time(() => {
+      model.roiHead.predictMasks(levels, dets, metas, cfg.test.rcnn.maskThr);
+    }, repeats);
+    tf.dispose(levels);
+    const predictNoMasks = await time(() => {
+      model.predict({ images: x, metas });
+    }, repeats);
+    const partsMs = backbone.medianMs + neck.medianMs + rpn.medianMs + roiBox.medianMs + maskPaste.medianMs;
+    return { preset, backbone, neck, rpn, roiBox, maskPaste, partsMs, predictNoMasks };
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+}
+
+/** A few box + mask targets in network pixels. */
+function targetsFor(meta: ImageMeta): MaskRcnnTargets {
+  const { width: W, height: H } = meta.padSize;
+  const s = meta.resizedSize.height / 800; // boxes laid out for 800×1333, scaled to the input
+  const boxes = [
+    [100, 120, 400, 500],
+    [600, 200, 900, 420],
+    [1000, 450, 1250, 760],
+    [300, 550, 520, 700],
+  ].map((b) => b.map((v) => Math.round(v * s)));
+  const masks = new Uint8Array(boxes.length * H * W);
+  boxes.forEach(([x1, y1, x2, y2], g) => {
+    for (let y = y1!; y < y2!; y++) masks.fill(1, g * H * W + y * W + x1!, g * H * W + y * W + x2!);
+  });
+  return { boxes: Float32Array.from(boxes.flat()), labels: Int32Array.from([0, 5, 17, 56]), masks };
+}
+
+interface TrainResult {
+  input: [number, number];
+  lossForward: Timing;
+  step: Timing;
+  losses: Record<string, number>;
+  /** Resident set size after the runs (the wasm heap never shrinks, so this is ≈ its peak), GiB. */
+  rssGiB: number;
+}
+
+async function trainStep(meta: ImageMeta, repeats: number): Promise<TrainResult> {
+  const model = new MaskRCNN({ backbone: PRESETS.resnet50!(), seed: 1 });
+  model.train();
+  const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 });
+  const names = new Map(model.namedParameters().map(([n, v]) => [v.name, n]));
+  const x = image(meta, 2);
+  const batch = { images: x, metas: [meta], targets: [targetsFor(meta)] };
+  let losses: Record<string, number> = {};
+  try {
+    const lossForward = await time(() => {
+      tf.tidy(() => {
+        const l = model.loss(batch);
+        l.loss_mask!.dataSync();
+      });
+    }, repeats);
+    const step = await time(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const l = model.loss(batch);
+        losses = Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
+        return tf.addN(Object.entries(l).filter(([k]) => k.includes('loss')).map(([, v]) => v)) as tf.Scalar;
+      }, model.trainableVariables());
+      sgd.step(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
+      tf.dispose([value, ...Object.values(grads)]);
+    }, repeats);
+    return { input: [meta.resizedSize.height, meta.resizedSize.width], lossForward, step, losses, rssGiB: process.memoryUsage().rss / 2 ** 30 };
+  } finally {
+    x.dispose();
+    sgd.dispose();
+    model.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const info = await initEngine();
+  const [h, w] = parseInput(argValue('input') ?? '800x1333');
+  const repeats = Number(argValue('repeats') ?? 3);
+  const trainRepeats = Number(argValue('train-repeats') ?? 3);
+  const presets = (argValue('presets') ?? 'resnet50,tiedResNet50').split(',');
+  for (const p of presets) if (!PRESETS[p]) throw new Error(`--presets: unknown preset "${p}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const meta = metaFor(h, w);
+  const loadBefore = loadavg();
+  process.stderr.write(`mask-rcnn bench: ${info.backend} × ${info.threads} threads, input ${h}×${w} (padded ${meta.padSize.height}×${meta.padSize.width}), load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}\n`);
+  const rows: InferenceRow[] = [];
+  for (const p of presets) {
+    process.stderr.write(`  inference ${p}\n`);
+    rows.push(await inference(p, meta, repeats));
+  }
+  let train: TrainResult | null = null;
+  if (!process.argv.includes('--no-train')) {
+    const [th, tw] = parseInput(argValue('train-input') ?? `${h}x${w}`);
+    process.stderr.write(`  training step resnet50 at ${th}×${tw}\n`);
+    train = await trainStep(metaFor(th, tw), trainRepeats);
+  }
+  const loadAfter = loadavg();
+  const s = (t: Timing) => t.medianMs / 1000;
+  console.log(
+    table(
+      ['preset', 'backbone s', 'neck s', 'RPN s', 'RoI box s', 'mask+paste s', 'sum s', 'vs torchvision 5.4 s', 'predict (no masks) s'],
+      rows.map((r) => [r.preset, s(r.backbone), s(r.neck), s(r.rpn), s(r.roiBox), s(r.maskPaste), r.partsMs / 1000, `${(r.partsMs / TORCHVISION_MS).toFixed(2)}×`, s(r.predictNoMasks)]),
+    ),
+  );
+  if (train) {
+    const [th, tw] = train.input;
+    console.log(
+      `\ntraining step ResNet-50-FPN, batch 1, ${th}×${tw}: loss forward ${s(train.lossForward).toFixed(2)} s, forward + backward + SGD ${s(train.step).toFixed(2)} s ` +
+        `(median of ${trainRepeats}; runs ${train.step.runsMs.map((v) => (v / 1000).toFixed(2)).join(', ')}); RSS ${train.rssGiB.toFixed(2)} GiB`,
+    );
+  }
+  console.log(`load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
+  const out = argValue('out') ?? join(repoRoot, 'work_dirs/bench/mask-rcnn.json');
+  writeJson(out, {
+    backend: info.backend,
+    threads: info.threads,
+    input: [h, w],
+    padded: [meta.padSize.height, meta.padSize.width],
+    repeats,
+    torchvisionMs: TORCHVISION_MS,
+    loadBefore,
+    loadAfter,
+    inference: rows,
+    train: train && { preset: 'resnet50', batch: 1, ...train },
+    note: 'mask+paste is timed on 100 proposals with random labels (random weights detect nothing above score_thr 0.05)',
+  });
+  console.log(`wrote ${out}`);
+}
+
+await main();

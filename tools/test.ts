@@ -1,0 +1,97 @@
+/**
+ * `tiedet test CONFIG CKPT --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
+ * mmdetection's tools/test.py: predictions of a checkpoint on the config's val split → COCO results JSON →
+ * pycocotools' summary printed per IoU type → optionally the occlusion report and rendered predictions with a
+ * gallery (tools/experiment/run-test.ts). TF.js loads only when the command runs.
+ */
+import type { CommandModule } from 'yargs';
+import type { IouType } from '../eval/cocoeval.js';
+import { CliError } from './cli-error.js';
+import { asCliError } from './train.js';
+
+export interface TestArgs {
+  config: string;
+  checkpoint: string;
+  out: string;
+  eval?: string;
+  'occlusion-report'?: string;
+  bootstrap?: number;
+  render?: string;
+  'render-count'?: number;
+  'score-thr'?: number;
+  'cfg-options'?: string[];
+  'allow-config-change'?: boolean;
+  backend?: string;
+  threads?: number;
+}
+
+/** `--eval bbox,segm` → the IoU types. */
+export function parseEvalTypes(text: string | undefined): IouType[] {
+  if (text === undefined) return [];
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!parts.length) throw new CliError(`--eval: expected bbox, segm or bbox,segm, got '${text}'`, 2);
+  for (const p of parts) if (p !== 'bbox' && p !== 'segm') throw new CliError(`--eval: unknown metric '${p}' (expected bbox or segm)`, 2);
+  return [...new Set(parts)] as IouType[];
+}
+
+export async function runTest(args: TestArgs, out: (s: string) => void, err: (s: string) => void): Promise<void> {
+  const evalTypes = parseEvalTypes(args.eval);
+  const count = args['render-count'];
+  if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new CliError(`--render-count: expected a positive integer, got ${count}`, 2);
+  const bootstrap = args.bootstrap;
+  if (bootstrap !== undefined && !(Number.isInteger(bootstrap) && bootstrap >= 0)) throw new CliError(`--bootstrap: expected an integer ≥ 0, got ${bootstrap}`, 2);
+  const scoreThr = args['score-thr'];
+  if (scoreThr !== undefined && !(scoreThr >= 0 && scoreThr <= 1)) throw new CliError(`--score-thr: expected a number in [0, 1], got ${scoreThr}`, 2);
+  try {
+    const { loadConfig } = await import('../configs/load.js');
+    const cfg = await loadConfig(args.config, { cfgOptions: (args['cfg-options'] ?? []).map(String) });
+    const { initEngine } = await import('../src/engine/index.js');
+    const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
+    err(`tiedet test: ${cfg.name} on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
+    const { testExperiment } = await import('./experiment/run-test.js');
+    const r = await testExperiment(cfg, args.checkpoint, {
+      out: args.out,
+      eval: evalTypes,
+      occlusionReport: args['occlusion-report'],
+      bootstrap,
+      render: args.render,
+      renderCount: count,
+      renderScoreThr: scoreThr,
+      allowConfigChange: args['allow-config-change'],
+      log: (line) => err(`${line}\n`),
+    });
+    out(`wrote ${r.detections} detections on ${r.images} images to ${r.resultsFile}\n`);
+    for (const iou of evalTypes) {
+      out(`\n${iou}:\n${r.evaluation!.summaries[iou]!.join('\n')}\n`);
+    }
+    if (r.occlusion) out(`\nocclusion report: ${r.occlusion.files.html}\n`);
+    if (r.render) out(`rendered ${r.render.rendered} images: ${r.render.gallery}\n`);
+  } catch (e) {
+    throw await asCliError(e);
+  }
+}
+
+export const testCommand: CommandModule<object, TestArgs> = {
+  command: 'test <config> <checkpoint>',
+  describe: 'Test a checkpoint on the config\'s val split: COCO results JSON, evaluation, occlusion report, rendered predictions',
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'config file or name in configs/ (the one the checkpoint was trained with)' })
+      .positional('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint .json (or its stem, a tensor file, or a work dir for its latest)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'COCO results JSON to write' })
+      .option('eval', { type: 'string', describe: 'evaluate: bbox, segm or bbox,segm (pycocotools summary)' })
+      .option('occlusion-report', { type: 'string', describe: 'write the occlusion report (HTML, Markdown, JSON, CSV) into this folder' })
+      .option('bootstrap', { type: 'number', describe: 'bootstrap replicates of the occlusion report (default 200; 0 = no intervals)' })
+      .option('render', { type: 'string', describe: 'render predictions next to the ground truth, with an index.html gallery, into this folder' })
+      .option('render-count', { type: 'number', describe: 'images to render, spread from least to most occluded (default 16)' })
+      .option('score-thr', { type: 'number', describe: 'draw detections scoring at least this (default 0.3)' })
+      .option('cfg-options', { type: 'string', array: true, describe: 'override config fields: a.b=c (e.g. data.val.annFile=… test.scoreThr=0.1)' })
+      .option('allow-config-change', { type: 'boolean', describe: 'test even if the checkpoint was trained with another config' })
+      .example(
+        '$0 test retinanet_tiedresnet_synthetic_tiny work_dirs/retinanet_tiedresnet_synthetic_tiny --out results.json --eval bbox',
+        'evaluate the latest checkpoint of a run',
+      ) as never,
+  handler: async (args) => {
+    await runTest(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  },
+};
