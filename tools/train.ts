@@ -24,7 +24,7 @@ export interface TrainArgs {
  * A multi-line message (e.g. a state-dict mismatch listing hundreds of keys) as one line: its lines joined, each
  * cut at `maxPart` characters.
  */
-export function oneLine(message: string, maxPart = 240): string {
+export function oneLine(message: string, maxPart = 600): string {
   return message
     .split('\n')
     .map((s) => s.trim())

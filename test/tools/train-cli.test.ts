@@ -89,6 +89,10 @@ describe('tiedet train → resume → test', () => {
     expect(opt.exitCode).toBe(2);
     expect(opt.message).toMatch(/^--cfg-options train\.lrr: unknown key 'lrr' in train — did you mean train\.lr/);
 
+    const missing = await errorOf(runTrain({ config: CONFIG, 'cfg-options': [...fx.cfgOptions, 'data.train.annFile=nowhere/a.json'] }, quiet, quiet));
+    expect(missing.exitCode).toBe(1);
+    expect(missing.message).toMatch(/^data\.train\.annFile: nowhere\/a\.json does not exist \(synthetic configs: `tiedet make-synthetic/);
+
     // the ResNet twin on the TiedResNet checkpoint: the config.json next to it shows another model
     const out = join(fx.dir, 'twin.json');
     const test = (ckpt: string, extra: Partial<TestArgs> = {}) =>

@@ -31,9 +31,11 @@ import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
 import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
 
+// zero-init residuals keep the random network's activations finite (eval-mode BN with unit statistics lets a deep
+// random network overflow to Inf/NaN, which would leave no proposals to time); the compute is the same.
 const PRESETS: Record<string, () => Backbone> = {
-  resnet50: () => resnet50({ numClasses: null, seed: 1 }),
-  tiedResNet50: () => tiedResNet50({ numClasses: null, seed: 1 }),
+  resnet50: () => resnet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
+  tiedResNet50: () => tiedResNet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
 };
 
 const TORCHVISION_MS = 5400;
@@ -108,6 +110,8 @@ async function inference(preset: string, meta: ImageMeta, repeats: number): Prom
       proposals = model.proposals(out, metas, cfg.test.rpn).map((p) => p.boxes);
       tf.dispose([...out.cls, ...out.reg]);
     }, repeats);
+    const count = proposals[0]!.length / 4;
+    if (count < 100) throw new Error(`${preset}: only ${count} proposals (non-finite features?): nothing to time the RoI heads on`);
     const roiBox = await time(() => {
       model.roiHead.predictBoxes(levels, proposals, metas, cfg.test.rcnn);
     }, repeats);

@@ -8,6 +8,7 @@
  * `ResumableLoader` serves the plan's tail: it overrides `plan()` for the one call that starts the epoch's
  * generator. The number of batches per epoch is the same every epoch (aspect-ratio grouping only reorders).
  */
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import type { DataConfig } from '../../configs/_base.js';
 import { CocoDetectionDataset } from '../../data/coco-dataset.js';
@@ -51,8 +52,21 @@ export class ResumableLoader extends DataLoader {
   }
 }
 
+/** A dataset path of the config that does not exist (the message says how to get the data or point elsewhere). */
+export class DatasetPathError extends Error {
+  constructor(field: string, path: string) {
+    super(
+      `data.${field}: ${path} does not exist (synthetic configs: \`tiedet make-synthetic --preset tiny --out work_dirs/synthetic-tiny\`; ` +
+        `other data: --cfg-options data.${field}=…)`,
+    );
+    this.name = 'DatasetPathError';
+  }
+}
+
 export function loadDataset(data: DataConfig, split: 'train' | 'val', mode: 'train' | 'test'): Promise<CocoDetectionDataset> {
   const s = data[split];
+  if (!existsSync(s.annFile)) throw new DatasetPathError(`${split}.annFile`, s.annFile);
+  if (!existsSync(s.imageDir)) throw new DatasetPathError(`${split}.imageDir`, s.imageDir);
   return CocoDetectionDataset.load(s.annFile, {
     imageDir: s.imageDir,
     mode,
