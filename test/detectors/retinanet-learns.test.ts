@@ -23,7 +23,7 @@ import { toyScenes } from './toy-scenes.js';
 
 trackTensors('test');
 
-const STEPS = 100;
+const STEPS = 80;
 const WARMUP = 20;
 const LR = 0.01;
 

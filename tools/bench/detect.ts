@@ -7,9 +7,9 @@
  * (PyTorch, 2 cores): 6.3 s per image.
  *
  * Random weights (backbones with `zeroInitResidual`, so activations stay O(1) as in a trained network), realistic
- * post-processing load: after the warm-up the classification bias is set so that ≈ 5 %
- * of the (anchor, class) scores of each level exceed score_thr (per-level quantile of the logits), so every level
- * hands its top-k ≥ 1000 candidates (P7 at 800×1344 has 7·11·9·80 = 55,440 scores) to decoding and NMS. The
+ * post-processing load: after the warm-up the classification bias is set so that at least 5 % of the (anchor, class)
+ * scores of every level exceed score_thr (P3 then has millions of candidates: a heavy case), so every level hands
+ * its top-k ≥ 1000 candidates (P7 at 800×1344 has 7·11·9·80 = 55,440 scores) to decoding and NMS. The
  * candidate counts are printed.
  *
  * The machine is shared: besides wall time the script prints process CPU time per part and an idle-machine estimate
@@ -65,14 +65,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Set the classification bias so that ≈ `fraction` of each level's scores exceed score_thr. One bias for all levels
- * (the head is shared): the (1 − fraction) quantile of the pooled per-level quantiles. */
+/**
+ * Set the classification bias (one for all levels: the head is shared) so that at least `fraction` of every level's
+ * scores exceed score_thr: the bias puts the lowest per-level (1 − fraction) quantile of the logits at the threshold.
+ */
 function calibrateScores(model: RetinaNet, out: RetinaHeadOutput, fraction: number): void {
   const thr = model.config.test.scoreThr;
   const target = Math.log(thr / (1 - thr));
   const bias = model.bboxHead.retinaCls.bias!;
   const b0 = bias.dataSync()[0]!; // all equal (prior-probability init)
-  // the smallest per-level (1 − fraction) quantile of logit − bias: every level then has ≥ fraction above
   let q = Infinity;
   for (const t of out.cls) {
     const v = Float32Array.from(t.dataSync() as Float32Array, (x) => x - b0).sort();

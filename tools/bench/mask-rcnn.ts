@@ -24,8 +24,9 @@ import type { ImageMeta } from '../../data/meta.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
 import type { NetDetections } from '../../detectors/mask-rcnn/bbox-postprocess.js';
 import type { MaskRcnnTargets } from '../../detectors/mask-rcnn/targets.js';
+import { complexity } from '../../src/backbones/complexity.js';
 import { resnet50, tiedResNet50 } from '../../src/backbones/presets.js';
-import type { Backbone } from '../../src/backbones/resnet.js';
+import type { ResNet } from '../../src/backbones/resnet.js';
 import { initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
@@ -33,15 +34,44 @@ import { argValue, repoRoot, table, time, writeJson, type Timing } from './harne
 
 // zero-init residuals keep the random network's activations finite (eval-mode BN with unit statistics lets a deep
 // random network overflow to Inf/NaN, which would leave no proposals to time); the compute is the same.
-const PRESETS: Record<string, () => Backbone> = {
+const PRESETS: Record<string, () => ResNet> = {
   resnet50: () => resnet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
   tiedResNet50: () => tiedResNet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
 };
 
 const TORCHVISION_MS = 5400;
 
+/** Analytic MACs (convs + FCs, fvcore's convention) of each inference stage, batch 1. */
+interface StageMacs {
+  backbone: number;
+  neck: number;
+  rpn: number;
+  roiBox: number;
+  maskHead: number;
+}
+
+function stageMacs(model: MaskRCNN, levels: readonly tf.Tensor4D[], h: number, w: number, rois: number, dets: number): StageMacs {
+  const m = model.config.model;
+  const F = m.neck.outChannels;
+  const px = levels.map((l) => l.shape[1] * l.shape[2]);
+  const inC = model.backbone.outChannels;
+  const neck = inC.reduce((s, c, i) => s + px[i]! * c * F + px[i]! * 9 * F * F, 0);
+  const A = model.rpnHead.numAnchors;
+  const rpn = px.reduce((s, p) => s + p * (9 * F * m.rpnHead.featChannels + m.rpnHead.featChannels * 5 * A), 0);
+  const s7 = m.bboxHead.roiExtractor.outputSize ** 2;
+  const fc = m.bboxHead.fcChannels;
+  const C = model.numClasses;
+  const roiBox = rois * (F * s7 * fc + (m.bboxHead.numSharedFcs - 1) * fc * fc + fc * (C + 1) + fc * 4 * C);
+  const s14 = m.maskHead.roiExtractor.outputSize ** 2;
+  const ch = m.maskHead.convChannels;
+  const convs = Array.from({ length: m.maskHead.numConvs }, (_, i) => 9 * (i === 0 ? F : ch) * ch).reduce((a, b) => a + b, 0);
+  const maskHead = dets * (s14 * convs + s14 * 4 * ch * ch + 4 * s14 * ch * C);
+  return { backbone: complexity(model.backbone as ResNet, [h, w]).macs, neck, rpn, roiBox, maskHead };
+}
+
 interface InferenceRow {
   preset: string;
+  gmacs: StageMacs;
   backbone: Timing;
   neck: Timing;
   rpn: Timing;
@@ -104,6 +134,8 @@ async function inference(preset: string, meta: ImageMeta, repeats: number): Prom
     }, repeats);
     const levels = model.neck.forward(feats);
     tf.dispose([feats.c2, feats.c3, feats.c4, feats.c5]);
+    const macs = stageMacs(model, levels, meta.padSize.height, meta.padSize.width, cfg.test.rpn.maxPerImg, 100);
+    const gmacs = Object.fromEntries(Object.entries(macs).map(([k, v]) => [k, v / 1e9])) as unknown as StageMacs;
     let proposals: Float32Array[] = [];
     const rpn = await time(() => {
       const out = model.rpnHead.forward(levels);
@@ -124,7 +156,7 @@ async function inference(preset: string, meta: ImageMeta, repeats: number): Prom
       model.predict({ images: x, metas });
     }, repeats);
     const partsMs = backbone.medianMs + neck.medianMs + rpn.medianMs + roiBox.medianMs + maskPaste.medianMs;
-    return { preset, backbone, neck, rpn, roiBox, maskPaste, partsMs, predictNoMasks };
+    return { preset, gmacs, backbone, neck, rpn, roiBox, maskPaste, partsMs, predictNoMasks };
   } finally {
     x.dispose();
     model.dispose();
@@ -217,6 +249,21 @@ async function main(): Promise<void> {
       ['preset', 'backbone s', 'neck s', 'RPN s', 'RoI box s', 'mask+paste s', 'sum s', 'vs torchvision 5.4 s', 'predict (no masks) s'],
       rows.map((r) => [r.preset, s(r.backbone), s(r.neck), s(r.rpn), s(r.roiBox), s(r.maskPaste), r.partsMs / 1000, `${(r.partsMs / TORCHVISION_MS).toFixed(2)}×`, s(r.predictNoMasks)]),
     ),
+  );
+  const rate = (g: number, t: Timing) => `${(g / s(t)).toFixed(1)}`;
+  console.log(
+    '\nGMAC (convs + FCs) and GMAC/s per stage\n' +
+      table(
+        ['preset', 'backbone', 'neck', 'RPN', 'RoI box', 'mask head'],
+        rows.map((r) => [
+          r.preset,
+          `${r.gmacs.backbone.toFixed(1)} @ ${rate(r.gmacs.backbone, r.backbone)}`,
+          `${r.gmacs.neck.toFixed(1)} @ ${rate(r.gmacs.neck, r.neck)}`,
+          `${r.gmacs.rpn.toFixed(1)} @ ${rate(r.gmacs.rpn, r.rpn)}`,
+          `${r.gmacs.roiBox.toFixed(1)} @ ${rate(r.gmacs.roiBox, r.roiBox)}`,
+          `${r.gmacs.maskHead.toFixed(1)} @ ${rate(r.gmacs.maskHead, r.maskPaste)}`,
+        ]),
+      ),
   );
   if (train) {
     const [th, tw] = train.input;
