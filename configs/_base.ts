@@ -71,10 +71,21 @@ export interface CheckpointConfig {
 }
 
 export interface TrainConfig {
+  /**
+   * 'SGD' (the paper's and mmdetection's COCO schedules: momentum, coupled L2 weight decay) or 'AdamW' (decoupled
+   * weight decay; faster from scratch, used by the synthetic demo presets). src/train/sgd.ts, adamw.ts.
+   */
+  optimizer: 'SGD' | 'AdamW';
   /** Learning rate after warm-up for the effective batch `baseBatchSize` (see `autoScaleLr`). */
   lr: number;
+  /** SGD momentum (ignored by AdamW). */
   momentum: number;
+  /** SGD: L2 added to the gradient; AdamW: decoupled decay p ← p·(1 − lr·wd). */
   weightDecay: number;
+  /** AdamW (β₁, β₂) (ignored by SGD). */
+  betas: [number, number];
+  /** AdamW ε (ignored by SGD). */
+  eps: number;
   epochs: number;
   /** 0-based epochs at which the lr is multiplied by `gamma` (2x: [16, 22]). */
   milestones: number[];
@@ -198,9 +209,12 @@ const PRESETS: Record<SchedulePreset, (o: { lr: number }) => LrSchedule> = { '1x
 export function trainSchedule(preset: SchedulePreset, lr: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const s = PRESETS[preset]({ lr });
   return {
+    optimizer: 'SGD',
     lr,
     momentum: 0.9,
     weightDecay: 1e-4,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
     epochs: s.epochs,
     milestones: [...s.milestones],
     gamma: s.gamma,

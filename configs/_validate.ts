@@ -95,8 +95,12 @@ export function validateConfigData(cfg: ConfigData, source: string): void {
   // train
   const t = c.obj(root, 'train', 'train');
   c.num(t, 'lr', 'train.lr', { min: 0 });
+  c.str(t, 'optimizer', 'train.optimizer', { oneOf: ['SGD', 'AdamW'] });
   c.num(t, 'momentum', 'train.momentum', { min: 0, max: 1 });
   c.num(t, 'weightDecay', 'train.weightDecay', { min: 0 });
+  const betas = c.numArray(t, 'betas', 'train.betas', { length: 2 });
+  betas.forEach((b, i) => (b >= 0 && b < 1) || c.fail(`train.betas[${i}]`, `expected 0 ≤ β < 1, got ${b}`));
+  c.num(t, 'eps', 'train.eps', { min: 0 });
   c.num(t, 'epochs', 'train.epochs', { min: 1, int: true });
   const ms = c.numArray(t, 'milestones', 'train.milestones', { min: 0, int: true });
   ms.forEach((m, i) => i > 0 && m < ms[i - 1]! && c.fail(`train.milestones[${i}]`, 'milestones must be non-decreasing'));

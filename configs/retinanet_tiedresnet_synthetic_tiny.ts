@@ -8,9 +8,10 @@
  * std 0.05 (a 32-wide head with std 0.01 barely learns; test/detectors/retinanet-learns.test.ts), anchors of
  * octave base scale 2 (16–20–25 px at stride 8: the set's objects are 5–116 px, median 21).
  * Data: images at their size (scale 128), flip 0.5, 8 per batch, decoded in the main thread.
- * Schedule: 12 epochs of 40 iterations (480 updates of 8 images), SGD momentum 0.9, weight decay 1e-4, lr 0.01
- * after a 50-iteration warm-up, ×0.1 for the last two epochs, gradient norm clipped at 10 (lr 0.02 without
- * clipping diverges after the warm-up: the NaN guard stops the run); evaluation on the 80 val images every 4 epochs.
+ * Schedule: 12 epochs of 40 iterations (480 updates of 8 images), AdamW lr 0.001, weight decay 0.05, after a
+ * 50-iteration warm-up, ×0.1 for the last two epochs, gradient norm clipped at 10; evaluation on the 80 val images
+ * every 4 epochs. From scratch, AdamW converges much faster than SGD here (measured on this set: AdamW lr 0.001
+ * reached val bbox AP 2.4 after 200 updates; SGD momentum 0.9, lr 0.01 reached 0.7 after 160 and 2.0 after 480).
  *
  * `tinyRetinaNet(backbone)` is shared with the ResNet twin (retinanet_resnet_synthetic_tiny).
  */
@@ -41,7 +42,9 @@ export function tinyRetinaNet(backbone: (seed: number) => Backbone): ExperimentC
 export default defineConfig({
   model: tinyRetinaNet((seed) => tiedResNetTiny({ seed, numClasses: null, frozenStages: -1, normEval: false })),
   data: syntheticData(SYNTHETIC_TINY_ROOT, { scale: [128, 128], batchSize: 8, workers: 0, prefetch: 2 }),
-  train: trainSchedule('2x', 0.01, {
+  train: trainSchedule('2x', 0.001, {
+    optimizer: 'AdamW',
+    weightDecay: 0.05,
     epochs: 12,
     milestones: [10],
     warmupIters: 50,

@@ -1,18 +1,20 @@
 /**
  * `npm run demo` — the product's main job on this machine, offline, in under ten minutes: train a TiedResNet
- * RetinaNet on the synthetic occlusion set, test it, evaluate it, analyse it by occlusion and look at it.
+ * Mask R-CNN on the synthetic occlusion set, test it, evaluate it (boxes and masks), analyse it by occlusion and
+ * look at its masks.
  *
  *   1. generate the tiny synthetic set (320 train + 80 val images, 128×128, circles / squares / triangles with
  *      controlled occlusion) into work_dirs/synthetic-tiny, unless it is already there;
- *   2. train configs/retinanet_tiedresnet_synthetic_tiny.ts (tools/experiment/run-train.ts — the same code as
+ *   2. train configs/mask-rcnn_tiedresnet_synthetic_tiny.ts (tools/experiment/run-train.ts — the same code as
  *      `tiedet train`) into work_dirs/demo/train, with a progress bar, log.jsonl, checkpoints and evaluation;
- *   3. test the final checkpoint on the val split (the same code as `tiedet test`): COCO results JSON,
- *      pycocotools' summary, the occlusion report (work_dirs/demo/occlusion) and 16 rendered predictions next to
- *      the ground truth with a gallery (work_dirs/demo/render);
- *   4. print AP / AP50 next to those of the same detector untrained (what chance gives on these images),
+ *   3. test the final checkpoint on the val split (the same code as `tiedet test`): COCO results JSON with RLE
+ *      masks, pycocotools' summaries (bbox and segm), the occlusion report on mask AP (work_dirs/demo/occlusion)
+ *      and 16 rendered predictions (masks, boxes) next to the ground truth with a gallery (work_dirs/demo/render);
+ *   4. print AP / AP50 / AP75 next to those of the same detector untrained (what chance gives on these images),
  *      wall-clock and CPU time, and where everything is; write work_dirs/demo/demo.json.
  *
- * Options: `--config NAME` (another config, e.g. retinanet_resnet_synthetic_tiny), `--cfg-options a.b=c …`.
+ * Options: `--config NAME` (another config, e.g. retinanet_tiedresnet_synthetic_tiny for boxes only),
+ * `--cfg-options a.b=c …`.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -27,6 +29,7 @@ import { loaderOptions, loadDataset, ResumableLoader } from './experiment/data.j
 import { cocoResults, evaluateResults, predictDataset } from './experiment/inference.js';
 
 const DEMO_DIR = 'work_dirs/demo';
+const DEFAULT_CONFIG = 'mask-rcnn_tiedresnet_synthetic_tiny';
 
 function argList(name: string): string[] {
   const out: string[] = [];
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   phase('data');
 
   // 2. train
-  const configName = argList('config')[0] ?? 'retinanet_tiedresnet_synthetic_tiny';
+  const configName = argList('config')[0] ?? DEFAULT_CONFIG;
   const cfg = await loadConfig(configName, { cfgOptions: argList('cfg-options') });
   const demoDir = resolve(DEMO_DIR);
   rmSync(demoDir, { recursive: true, force: true });
@@ -93,32 +96,35 @@ async function main(): Promise<void> {
 
   // 3. test, evaluate, occlusion report, render
   say(`\n[3/4] testing the final checkpoint on the ${cfg.data.data.val.annFile} images …`);
-  const results = join(demoDir, 'results.bbox.json');
+  const metrics = cfg.data.train.evalMetrics; // ['bbox', 'segm'] for Mask R-CNN, ['bbox'] for RetinaNet
+  const results = join(demoDir, 'results.json');
   const te = await testExperiment(cfg, tr.checkpoint!, {
     out: results,
-    eval: ['bbox'],
+    eval: metrics,
     occlusionReport: join(demoDir, 'occlusion'),
     render: join(demoDir, 'render'),
     renderCount: 16,
     log: (l) => note(`      ${l}`),
   });
   phase('test');
-  const stats = te.evaluation!.stats.bbox!;
+  const evaluation = te.evaluation!;
   // what chance looks like: the same detector untrained (its initialisation) on the same images, keeping its top
   // 100 boxes per image whatever their score (with the 0.05 threshold it would keep none)
   const untrained = cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test, scoreThr: 0 } });
-  let chance: number[];
+  let chance: Partial<Record<'bbox' | 'segm', number[]>>;
   try {
     const valSet = await loadDataset(cfg.data.data, 'val', 'test');
     const loader = new ResumableLoader(valSet, loaderOptions(cfg.data.data, 'test', cfg.data.train.seed, cfg.data.test.batchSize));
     const dets = await predictDataset(untrained, loader);
-    chance = evaluateResults(valSet.coco, cocoResults(valSet, dets), ['bbox']).stats.bbox!;
+    chance = evaluateResults(valSet.coco, cocoResults(valSet, dets), metrics).stats;
   } finally {
     untrained.dispose();
   }
   phase('chance');
-  say(`\nbbox evaluation (pycocotools' numbers, ${te.images} val images, ${te.detections} detections):`);
-  say(te.evaluation!.summaries.bbox!.join('\n'));
+  for (const m of metrics) {
+    say(`\n${m} evaluation (pycocotools' numbers, ${te.images} val images, ${te.detections} detections):`);
+    say(evaluation.summaries[m]!.join('\n'));
+  }
 
   // 4. summary
   const occ = te.occlusion!.report;
@@ -129,8 +135,12 @@ async function main(): Promise<void> {
   const cpu = cpuSeconds() - cpu0;
   say(`\n[4/4] done in ${formatDuration(total)} wall clock (${formatDuration(cpu)} CPU in this process)`);
   const pts = (v: number): string => (100 * v).toFixed(1);
-  say(`      AP ${pts(stats[0]!)}   AP50 ${pts(stats[1]!)}   AP75 ${pts(stats[2]!)}   (the untrained detector, i.e. chance: AP ${pts(chance[0]!)}, AP50 ${pts(chance[1]!)})`);
-  say(`      AP by occlusion bin: ${binLine}`);
+  for (const m of metrics) {
+    const st = evaluation.stats[m]!;
+    const ch = chance[m]!;
+    say(`      ${m.padEnd(4)}  AP ${pts(st[0]!)}   AP50 ${pts(st[1]!)}   AP75 ${pts(st[2]!)}   (the untrained detector, i.e. chance: AP ${pts(ch[0]!)}, AP50 ${pts(ch[1]!)})`);
+  }
+  say(`      ${occ.iouType} AP by occlusion bin: ${binLine}`);
   say('');
   say(`  training log        ${rel(tr.logFile)}   (npx tiedet analyze-logs ${rel(tr.logFile)} --keys loss,bbox_mAP --out curves.svg)`);
   say(`  checkpoint          ${rel(tr.checkpoint!)}`);
@@ -145,8 +155,10 @@ async function main(): Promise<void> {
     iterations: tr.iteration,
     images: te.images,
     detections: te.detections,
-    bbox: Object.fromEntries(['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map((k, i) => [k, stats[i]])),
-    untrainedBbox: Object.fromEntries(['AP', 'AP50', 'AP75'].map((k, i) => [k, chance[i]])),
+    ...Object.fromEntries(
+      metrics.map((m) => [m, Object.fromEntries(['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map((k, i) => [k, evaluation.stats[m]![i]]))]),
+    ),
+    untrained: Object.fromEntries(metrics.map((m) => [m, Object.fromEntries(['AP', 'AP50', 'AP75'].map((k, i) => [k, chance[m]![i]]))])),
     occlusionBinsAP: occ.bins.map((b) => ({ bin: b.label, images: b.images, AP: b.models[0]?.stats?.AP ?? null })),
     seconds: total,
     cpuSeconds: cpu,

@@ -23,6 +23,7 @@ import { Linear } from '../../src/nn/linear.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { crossEntropyLoss, l1Loss } from '../../src/ops/losses.js';
+import { checkNumClasses, stackLayers } from '../head-layers.js';
 
 export interface BBoxHeadOptions {
   numClasses: number;
@@ -56,27 +57,18 @@ export class Shared2FCBBoxHead extends Module {
   constructor(opts: BBoxHeadOptions) {
     super();
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-    if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
-      throw new Error(`Shared2FCBBoxHead: numClasses must be a positive integer, got ${opts.numClasses}`);
-    }
+    checkNumClasses('Shared2FCBBoxHead', opts.numClasses);
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels;
     this.roiFeatSize = opts.roiFeatSize ?? 7;
-    const fc = opts.fcChannels ?? 1024;
-    const n = opts.numSharedFcs ?? 2;
-    const fcs = Array.from(
-      { length: n },
-      (_, i) =>
-        new Linear({
-          inFeatures: i === 0 ? opts.inChannels * this.roiFeatSize ** 2 : fc,
-          outFeatures: fc,
-          rng,
-          weightInit: xavierUniform(),
-          biasInit: zeros,
-        }),
+    const fcs = stackLayers(
+      opts.numSharedFcs ?? 2,
+      opts.inChannels * this.roiFeatSize ** 2,
+      opts.fcChannels ?? 1024,
+      (inFeatures, outFeatures) => new Linear({ inFeatures, outFeatures, rng, weightInit: xavierUniform(), biasInit: zeros }),
     );
-    this.sharedFcs = this.registerModule('shared_fcs', new ModuleList(fcs)).toArray();
-    const last = n > 0 ? fc : opts.inChannels * this.roiFeatSize ** 2;
+    this.sharedFcs = this.registerModule('shared_fcs', new ModuleList(fcs.layers)).toArray();
+    const last = fcs.outChannels;
     this.fcCls = this.registerModule(
       'fc_cls',
       new Linear({ inFeatures: last, outFeatures: this.numClasses + 1, rng, weightInit: normalInit(0.01), biasInit: zeros }),

@@ -13,9 +13,9 @@
  */
 import { decodeDeltas, type DecodeOptions } from '../../src/ops/box-coder.js';
 import { batchedNms } from '../../src/ops/nms.js';
+import { pickRows } from '../../src/ops/typed-rows.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { RcnnTestConfig } from './config.js';
-import { pickRows } from './proposals.js';
 
 /** Detections of one image in network-input pixels. */
 export interface NetDetections {

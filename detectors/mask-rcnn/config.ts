@@ -18,22 +18,15 @@
  *             warm-up over 500 iterations from ×0.001
  *
  * `maskRcnnConfig(overrides)` deep-merges overrides (objects merge key by key; arrays and scalars replace; an unknown
- * key is an error naming its path; several overrides apply in order). `MASK_RCNN_TINY` holds the overrides of the small model the CI tests train.
+ * key is an error naming its path — ../config-merge.ts; several overrides apply in order). The sections shared with
+ * RetinaNet (coder, optim, data) come from ../common-config.ts. `MASK_RCNN_TINY` holds the overrides of the small
+ * model the CI tests train.
  */
 import type { AnchorGeneratorConfig } from '../../src/ops/anchors.js';
 import type { MaxIoUAssignerOptions } from '../../src/ops/assigner.js';
-import type { Vec4 } from '../../src/ops/box-coder.js';
 import type { RandomSamplerOptions } from '../../src/ops/samplers.js';
-import { mergeConfig, type DeepPartial } from '../retinanet/config.js';
-
-export type { DeepPartial } from '../retinanet/config.js';
-
-export interface CoderConfig {
-  means: Vec4;
-  stds: Vec4;
-  /** dw/dh clamp |log(whRatioClip)| when decoding. */
-  whRatioClip: number;
-}
+import { cocoInputData, deltaCoder, schedule2xOptim, type CoderConfig, type DataConfig, type OptimConfig } from '../common-config.js';
+import { mergeConfig, type DeepPartial } from '../config-merge.js';
 
 export interface MaskRcnnNeckConfig {
   /** Channels of P2–P6. */
@@ -132,32 +125,13 @@ export interface MaskRcnnTestConfig {
   rcnn: RcnnTestConfig;
 }
 
-export interface MaskRcnnOptimConfig {
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  epochs: number;
-  milestones: number[];
-  gamma: number;
-  warmupIters: number;
-  warmupRatio: number;
-  batchSize: number;
-}
-
-export interface MaskRcnnDataConfig {
-  mean: [number, number, number];
-  std: [number, number, number];
-  /** [long, short] side limits of the keep-ratio resize. */
-  scale: [number, number];
-}
-
 export interface MaskRcnnConfig {
   numClasses: number;
   model: MaskRcnnModelConfig;
   train: MaskRcnnTrainConfig;
   test: MaskRcnnTestConfig;
-  optim: MaskRcnnOptimConfig;
-  data: MaskRcnnDataConfig;
+  optim: OptimConfig;
+  data: DataConfig;
 }
 
 const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
@@ -177,14 +151,14 @@ export function defaultMaskRcnnConfig(): MaskRcnnConfig {
       rpnHead: {
         featChannels: 256,
         anchors: { scales: [8], ratios: [0.5, 1.0, 2.0], strides: [4, 8, 16, 32, 64] },
-        coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1], whRatioClip: 16 / 1000 },
+        coder: deltaCoder(),
         loss: { clsWeight: 1.0, bboxWeight: 1.0 },
       },
       bboxHead: {
         roiExtractor: roiExtractor(7),
         fcChannels: 1024,
         numSharedFcs: 2,
-        coder: { means: [0, 0, 0, 0], stds: [0.1, 0.1, 0.2, 0.2], whRatioClip: 16 / 1000 },
+        coder: deltaCoder([0.1, 0.1, 0.2, 0.2]),
         loss: { clsWeight: 1.0, bboxWeight: 1.0 },
       },
       maskHead: { roiExtractor: roiExtractor(14), numConvs: 4, convChannels: 256, lossWeight: 1.0 },
@@ -207,18 +181,8 @@ export function defaultMaskRcnnConfig(): MaskRcnnConfig {
       rpn: { nmsPre: 1000, maxPerImg: 1000, iouThr: 0.7, minBboxSize: 0 },
       rcnn: { scoreThr: 0.05, nmsIouThr: 0.5, maxPerImg: 100, maskThr: 0.5 },
     },
-    optim: {
-      lr: 0.02,
-      momentum: 0.9,
-      weightDecay: 1e-4,
-      epochs: 24,
-      milestones: [16, 22],
-      gamma: 0.1,
-      warmupIters: 500,
-      warmupRatio: 0.001,
-      batchSize: 16,
-    },
-    data: { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], scale: [1333, 800] },
+    optim: schedule2xOptim(0.02),
+    data: cocoInputData(),
   };
 }
 

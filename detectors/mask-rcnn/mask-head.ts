@@ -16,13 +16,14 @@
  * `maskProbabilities` is the inference side: sigmoid of each RoI's predicted class channel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConvModule, convForward } from '../../src/necks/conv-module.js';
+import { convForward, type ConvModule } from '../../src/necks/conv-module.js';
 import { ModuleList } from '../../src/necks/module-list.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { kaimingNormalFanOutRelu, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { binaryCrossEntropyWithLogits } from '../../src/ops/losses.js';
+import { checkNumClasses, convStack } from '../head-layers.js';
 import { ConvTranspose2d } from './conv-transpose.js';
 
 export interface MaskHeadOptions {
@@ -47,28 +48,13 @@ export class FCNMaskHead extends Module {
   constructor(opts: MaskHeadOptions) {
     super();
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-    if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
-      throw new Error(`FCNMaskHead: numClasses must be a positive integer, got ${opts.numClasses}`);
-    }
+    checkNumClasses('FCNMaskHead', opts.numClasses);
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels;
-    const numConvs = opts.numConvs ?? 4;
     const ch = opts.convChannels ?? 256;
-    const convs = Array.from(
-      { length: numConvs },
-      (_, i) =>
-        new ConvModule({
-          inChannels: i === 0 ? opts.inChannels : ch,
-          outChannels: ch,
-          kernelSize: 3,
-          relu: true,
-          rng,
-          weightInit: kaimingNormalFanOutRelu,
-          biasInit: zeros,
-        }),
-    );
-    this.convs = this.registerModule('convs', new ModuleList(convs)).toArray();
-    const upIn = numConvs > 0 ? ch : opts.inChannels;
+    const convs = convStack({ count: opts.numConvs ?? 4, inChannels: opts.inChannels, channels: ch, rng, weightInit: kaimingNormalFanOutRelu });
+    this.convs = this.registerModule('convs', new ModuleList(convs.layers)).toArray();
+    const upIn = convs.outChannels;
     this.upsample = this.registerModule(
       'upsample',
       new ConvTranspose2d({ inChannels: upIn, outChannels: ch, kernelSize: 2, stride: 2, rng, weightInit: kaimingNormalFanOutRelu, biasInit: zeros }),

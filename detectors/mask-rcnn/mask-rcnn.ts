@@ -21,10 +21,13 @@ import type { Backbone } from '../../src/backbones/resnet.js';
 import { FPN } from '../../src/necks/fpn.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
-import { AnchorGenerator, type FeatureSize } from '../../src/ops/anchors.js';
+import { AnchorGenerator } from '../../src/ops/anchors.js';
 import type { ImageMeta } from '../../data/meta.js';
+import type { DeepPartial } from '../config-merge.js';
+import { featureSizes, imageLevelOutputs } from '../dense-head.js';
 import type { Detection, Detector } from '../detector.js';
-import { maskRcnnConfig, type DeepPartial, type MaskRcnnConfig, type ProposalConfig } from './config.js';
+import { checkBatch } from '../input-checks.js';
+import { maskRcnnConfig, type MaskRcnnConfig, type ProposalConfig } from './config.js';
 import { imageProposals, type Proposals } from './proposals.js';
 import { RPNHead, rpnLoss, type RpnHeadOutput } from './rpn-head.js';
 import { rpnTargets } from './rpn-targets.js';
@@ -44,11 +47,6 @@ export interface MaskRcnnOptions {
 export interface MaskRcnnPredictOptions {
   /** Mask binarisation threshold (default: config.test.rcnn.maskThr, 0.5). */
   maskThr?: number;
-}
-
-/** Feature size [h, w] of every level map. */
-function featureSizes(maps: readonly tf.Tensor4D[]): FeatureSize[] {
-  return maps.map((m) => [m.shape[1], m.shape[2]] as const);
 }
 
 export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
@@ -114,28 +112,17 @@ export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
 
   /** Proposals of every image from RPN outputs (downloads them; does not dispose them). */
   proposals(out: RpnHeadOutput, metas: readonly ImageMeta[], cfg: ProposalConfig): Proposals[] {
-    const sizes = featureSizes(out.cls);
-    const anchors = this.anchorGenerator.gridAnchors(sizes).levels;
+    const anchors = this.anchorGenerator.gridAnchors(featureSizes(out.cls)).levels;
     const n = out.cls[0]!.shape[0];
     if (metas.length !== n) throw new Error(`MaskRCNN: ${n} images but ${metas.length} metas`);
-    const logits = out.cls.map((t) => t.dataSync() as Float32Array);
-    const deltas = out.reg.map((t) => t.dataSync() as Float32Array);
+    const levels = imageLevelOutputs(out, anchors, 1);
     const c = this.config.model.rpnHead.coder;
-    return metas.map((meta, i) =>
-      imageProposals(
-        sizes.map((_, l) => {
-          const a = anchors[l]!.length / 4;
-          return { logits: logits[l]!.subarray(i * a, (i + 1) * a), deltas: deltas[l]!.subarray(i * a * 4, (i + 1) * a * 4), anchors: anchors[l]! };
-        }),
-        meta,
-        cfg,
-        { means: c.means, stds: c.stds, whRatioClip: c.whRatioClip },
-      ),
-    );
+    const coder = { means: c.means, stds: c.stds, whRatioClip: c.whRatioClip };
+    return metas.map((meta, i) => imageProposals(levels[i]!, meta, cfg, coder));
   }
 
   loss(batch: MaskRcnnBatch): Record<string, tf.Scalar> {
-    checkBatch(batch);
+    checkMaskRcnnBatch(batch);
     if (!batch.targets) throw new Error('MaskRCNN.loss: the batch has no targets');
     const targets = batch.targets;
     const cfg = this.config;
@@ -164,7 +151,7 @@ export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
   }
 
   predict(batch: MaskRcnnBatch, opts: MaskRcnnPredictOptions = {}): Detection[] {
-    checkBatch(batch);
+    checkMaskRcnnBatch(batch);
     const cfg = this.config;
     const maskThr = opts.maskThr ?? cfg.test.rcnn.maskThr;
     if (!Number.isFinite(maskThr)) throw new Error(`MaskRCNN.predict: maskThr must be a finite number, got ${maskThr}`);
@@ -190,13 +177,10 @@ export function maskRcnn(options: MaskRcnnOptions): MaskRCNN {
   return new MaskRCNN(options);
 }
 
-function checkBatch(batch: MaskRcnnBatch): void {
+/** The shared batch checks, and every meta's padSize equal to the batch tensor's (the masks are planes of that size). */
+function checkMaskRcnnBatch(batch: MaskRcnnBatch): void {
+  checkBatch('MaskRCNN', batch);
   const x = batch.images;
-  if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`MaskRCNN: images must be [n, H, W, 3], got [${x.shape.join(', ')}]`);
-  if (batch.metas.length !== x.shape[0]) throw new Error(`MaskRCNN: ${x.shape[0]} images but ${batch.metas.length} metas`);
-  if (batch.targets && batch.targets.length !== x.shape[0]) {
-    throw new Error(`MaskRCNN: ${x.shape[0]} images but ${batch.targets.length} targets`);
-  }
   batch.metas.forEach((m, i) => {
     if (m.padSize.height !== x.shape[1] || m.padSize.width !== x.shape[2]) {
       throw new Error(

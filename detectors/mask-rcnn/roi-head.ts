@@ -20,6 +20,7 @@ import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { maskTargetsData } from '../../src/ops/mask-target.js';
 import { extractRoiFeatures, type RoiExtractorOptions } from '../../src/ops/roi-extractor.js';
+import { concatArrays } from '../../src/ops/typed-rows.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { Detection } from '../detector.js';
 import { Shared2FCBBoxHead, bboxHeadLoss } from './bbox-head.js';
@@ -27,7 +28,6 @@ import { rcnnDetections, type NetDetections } from './bbox-postprocess.js';
 import type { BBoxHeadConfig, MaskHeadConfig, RcnnTestConfig, RcnnTrainConfig, RoiExtractorConfig } from './config.js';
 import { FCNMaskHead, maskHeadLoss, maskProbabilities } from './mask-head.js';
 import { detectionToOriginal } from './mask-paste.js';
-import { concatArrays } from './proposals.js';
 import { sampleRois, type SampledRois } from './roi-sampling.js';
 import { gtMasksOf, type MaskRcnnTargets } from './targets.js';
 

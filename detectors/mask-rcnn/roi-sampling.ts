@@ -20,11 +20,11 @@ import type { Rng } from '../../src/nn/rng.js';
 import { maxIouAssign, type MaxIoUAssignerOptions } from '../../src/ops/assigner.js';
 import { encodeDeltas, type DeltaCoderOptions } from '../../src/ops/box-coder.js';
 import { randomSample, type RandomSamplerOptions } from '../../src/ops/samplers.js';
+import { concatArrays } from '../../src/ops/typed-rows.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DetectionTargets } from '../detector.js';
+import { checkImageTargets } from '../input-checks.js';
 import type { BBoxTargets } from './bbox-head.js';
-import { concatArrays } from './proposals.js';
-import { checkImageTargets } from './targets.js';
 
 export interface RoiSamplingOptions {
   numClasses: number;

@@ -23,6 +23,7 @@ import { normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { binaryCrossEntropyWithLogits, l1Loss } from '../../src/ops/losses.js';
+import { flattenLevels, forwardLevels, type DenseHeadOutput } from '../dense-head.js';
 import type { RpnTargets } from './rpn-targets.js';
 
 export interface RpnHeadOptions {
@@ -36,13 +37,8 @@ export interface RpnHeadOptions {
   seed?: number | string;
 }
 
-/** Raw RPN outputs, one map per level (finest first). */
-export type RpnHeadOutput = {
-  /** [n, h, w, A] objectness logits. */
-  cls: tf.Tensor4D[];
-  /** [n, h, w, A·4] deltas. */
-  reg: tf.Tensor4D[];
-};
+/** Raw RPN outputs, one map per level (finest first): objectness logits [n, h, w, A], deltas [n, h, w, A·4]. */
+export type RpnHeadOutput = DenseHeadOutput;
 
 export class RPNHead extends Module {
   readonly numAnchors: number;
@@ -75,25 +71,13 @@ export class RPNHead extends Module {
   /** All levels (the same weights on each). */
   forward(levels: readonly tf.Tensor4D[]): RpnHeadOutput {
     this.assertAlive('forward');
-    const cls: tf.Tensor4D[] = [];
-    const reg: tf.Tensor4D[] = [];
-    for (const x of levels) {
-      const [c, r] = this.forwardLevel(x);
-      cls.push(c);
-      reg.push(r);
-    }
-    return { cls, reg };
+    return forwardLevels(levels, (x) => this.forwardLevel(x));
   }
 }
 
 /** Per-level maps [n, h, w, A·k] → [n · Σ h·w·A, k], rows in (image, level, y, x, anchor) order. */
 export function flattenRpnLevels(maps: readonly tf.Tensor4D[], k: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const n = maps[0]!.shape[0];
-    const flat = maps.map((m) => tf.reshape(m, [n, -1, k]) as tf.Tensor3D);
-    const all = flat.length === 1 ? flat[0]! : tf.concat(flat, 1);
-    return tf.reshape(all, [-1, k]) as tf.Tensor2D;
-  });
+  return tf.tidy(() => tf.reshape(flattenLevels(maps, k), [-1, k]) as tf.Tensor2D);
 }
 
 export interface RpnLossWeights {

@@ -24,8 +24,8 @@ import type { Rng } from '../../src/nn/rng.js';
 import { randomSample, type RandomSamplerOptions } from '../../src/ops/samplers.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DetectionTargets } from '../detector.js';
+import { checkImageTargets } from '../input-checks.js';
 import { imagePadShape } from '../retinanet/targets.js';
-import { checkImageTargets } from './targets.js';
 
 export interface RpnTargetOptions {
   assigner: MaxIoUAssignerOptions;

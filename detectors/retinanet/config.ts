@@ -16,12 +16,14 @@
  *            warm-up over 500 iterations from ×0.001
  *   data     mean [123.675, 116.28, 103.53], std [58.395, 57.12, 57.375] (RGB), resize to 1333×800 keeping the ratio
  *
- * `retinaNetConfig(overrides)` deep-merges overrides (objects merge key by key; arrays and scalars replace).
- * Nothing here builds anything: the detector (retinanet.ts) reads it.
+ * `retinaNetConfig(overrides)` deep-merges overrides (objects merge key by key; arrays and scalars replace; an unknown
+ * key is an error naming its path — ../config-merge.ts). The sections shared with Mask R-CNN (coder, optim, data)
+ * come from ../common-config.ts. Nothing here builds anything: the detector (retinanet.ts) reads it.
  */
 import type { AnchorGeneratorConfig } from '../../src/ops/anchors.js';
 import type { MaxIoUAssignerOptions } from '../../src/ops/assigner.js';
-import type { Vec4 } from '../../src/ops/box-coder.js';
+import { cocoInputData, deltaCoder, schedule2xOptim, type CoderConfig, type DataConfig, type OptimConfig } from '../common-config.js';
+import { mergeConfig, type DeepPartial } from '../config-merge.js';
 
 export interface RetinaNetNeckConfig {
   outChannels: number;
@@ -36,12 +38,6 @@ export interface RetinaNetHeadConfig {
   stackedConvs: number;
   priorProb: number;
   initStd: number;
-}
-
-export interface RetinaNetCoderConfig {
-  means: Vec4;
-  stds: Vec4;
-  whRatioClip: number;
 }
 
 export interface RetinaNetLossConfig {
@@ -70,40 +66,18 @@ export interface RetinaNetTestConfig {
   maxPerImg: number;
 }
 
-export interface RetinaNetOptimConfig {
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  epochs: number;
-  milestones: number[];
-  gamma: number;
-  warmupIters: number;
-  warmupRatio: number;
-  batchSize: number;
-}
-
-export interface RetinaNetDataConfig {
-  mean: [number, number, number];
-  std: [number, number, number];
-  /** [long, short] side limits of the keep-ratio resize. */
-  scale: [number, number];
-}
-
 export interface RetinaNetConfig {
   numClasses: number;
   neck: RetinaNetNeckConfig;
   head: RetinaNetHeadConfig;
   anchors: AnchorGeneratorConfig;
-  coder: RetinaNetCoderConfig;
+  coder: CoderConfig;
   loss: RetinaNetLossConfig;
   train: RetinaNetTrainConfig;
   test: RetinaNetTestConfig;
-  optim: RetinaNetOptimConfig;
-  data: RetinaNetDataConfig;
+  optim: OptimConfig;
+  data: DataConfig;
 }
-
-/** Overrides: any subset, at any depth. */
-export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 /** mmdetection's RetinaNet R-50-FPN 2x defaults (a fresh object each call). */
 export function defaultRetinaNetConfig(): RetinaNetConfig {
@@ -112,7 +86,7 @@ export function defaultRetinaNetConfig(): RetinaNetConfig {
     neck: { outChannels: 256, startLevel: 1, numOuts: 5, addExtraConvs: 'on_input', reluBeforeExtraConvs: false },
     head: { featChannels: 256, stackedConvs: 4, priorProb: 0.01, initStd: 0.01 },
     anchors: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1.0, 2.0], strides: [8, 16, 32, 64, 128], centerOffset: 0 },
-    coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1], whRatioClip: 16 / 1000 },
+    coder: deltaCoder(),
     loss: { focal: { alpha: 0.25, gamma: 2.0, weight: 1.0 }, bbox: { type: 'l1', beta: 0, weight: 1.0 } },
     train: {
       assigner: { posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0, matchLowQuality: true, gtMaxAssignAll: true, ignoreIofThr: -1 },
@@ -120,36 +94,9 @@ export function defaultRetinaNetConfig(): RetinaNetConfig {
       padSizeDivisor: 32,
     },
     test: { nmsPre: 1000, scoreThr: 0.05, minBboxSize: 0, nmsIouThr: 0.5, maxPerImg: 100 },
-    optim: {
-      lr: 0.01,
-      momentum: 0.9,
-      weightDecay: 1e-4,
-      epochs: 24,
-      milestones: [16, 22],
-      gamma: 0.1,
-      warmupIters: 500,
-      warmupRatio: 0.001,
-      batchSize: 16,
-    },
-    data: { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], scale: [1333, 800] },
+    optim: schedule2xOptim(0.01),
+    data: cocoInputData(),
   };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
-}
-
-/** Deep merge for configs: plain objects merge key by key, everything else (arrays too) replaces. */
-export function mergeConfig<T>(base: T, overrides: DeepPartial<T> | undefined, path = 'config'): T {
-  if (overrides === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(overrides)) return overrides as unknown as T;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(overrides)) {
-    if (v === undefined) continue;
-    if (!(k in base)) throw new Error(`${path}: unknown option "${k}"`);
-    out[k] = isPlainObject(base[k]) ? mergeConfig(base[k], v as DeepPartial<unknown>, `${path}.${k}`) : v;
-  }
-  return out as T;
 }
 
 /** mmdetection's defaults with `overrides` merged in (unknown keys are an error naming the path). */

@@ -12,16 +12,18 @@
  * registers the head as `bbox_head`).
  *
  * Output layout: per level an NHWC map [n, h, w, A·C] whose channel index is a·C + c — mmdetection's
- * `permute(0, 2, 3, 1).reshape(n, −1, C)` order, so `flattenLevels` gives rows in the anchor generator's
- * (y, x, anchor) order.
+ * `permute(0, 2, 3, 1).reshape(n, −1, C)` order, so `flattenLevels` (../dense-head.ts) gives rows in the anchor
+ * generator's (y, x, anchor) order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConvModule, convForward } from '../../src/necks/conv-module.js';
+import { convForward, type ConvModule } from '../../src/necks/conv-module.js';
 import { ModuleList } from '../../src/necks/module-list.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { constantInit, normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
+import { forwardLevels, type DenseHeadOutput } from '../dense-head.js';
+import { checkNumClasses, convStack } from '../head-layers.js';
 
 export interface RetinaHeadOptions {
   numClasses: number;
@@ -41,13 +43,8 @@ export interface RetinaHeadOptions {
   seed?: number | string;
 }
 
-/** Raw head outputs, one map per level (finest first). */
-export type RetinaHeadOutput = {
-  /** [n, h, w, A·C] logits. */
-  cls: tf.Tensor4D[];
-  /** [n, h, w, A·4] deltas. */
-  reg: tf.Tensor4D[];
-};
+/** Raw head outputs, one map per level (finest first): logits [n, h, w, A·C], deltas [n, h, w, A·4]. */
+export type RetinaHeadOutput = DenseHeadOutput;
 
 /** −log((1 − p)/p): the bias that makes sigmoid(bias) = p (mmcv's `bias_init_with_prob`). */
 export function biasInitWithProb(p: number): number {
@@ -67,31 +64,16 @@ export class RetinaHead extends Module {
   constructor(opts: RetinaHeadOptions) {
     super();
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-    if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
-      throw new Error(`RetinaHead: numClasses must be a positive integer, got ${opts.numClasses}`);
-    }
+    checkNumClasses('RetinaHead', opts.numClasses);
     this.numClasses = opts.numClasses;
     this.numAnchors = opts.numAnchors ?? 9;
     this.featChannels = opts.featChannels ?? 256;
-    const stacked = opts.stackedConvs ?? 4;
     const weightInit = normalInit(opts.initStd ?? 0.01);
-    const branch = (): ConvModule[] =>
-      Array.from(
-        { length: stacked },
-        (_, i) =>
-          new ConvModule({
-            inChannels: i === 0 ? opts.inChannels : this.featChannels,
-            outChannels: this.featChannels,
-            kernelSize: 3,
-            relu: true,
-            rng,
-            weightInit,
-            biasInit: zeros,
-          }),
-      );
-    this.clsConvs = this.registerModule('cls_convs', new ModuleList(branch())).toArray();
-    this.regConvs = this.registerModule('reg_convs', new ModuleList(branch())).toArray();
-    const last = stacked > 0 ? this.featChannels : opts.inChannels;
+    const branch = () => convStack({ count: opts.stackedConvs ?? 4, inChannels: opts.inChannels, channels: this.featChannels, rng, weightInit });
+    const cls = branch();
+    this.clsConvs = this.registerModule('cls_convs', new ModuleList(cls.layers)).toArray();
+    this.regConvs = this.registerModule('reg_convs', new ModuleList(branch().layers)).toArray();
+    const last = cls.outChannels;
     this.retinaCls = this.registerModule(
       'retina_cls',
       new Conv2d({
@@ -124,24 +106,6 @@ export class RetinaHead extends Module {
   /** All levels (the same weights on each). */
   forward(levels: readonly tf.Tensor4D[]): RetinaHeadOutput {
     this.assertAlive('forward');
-    const cls: tf.Tensor4D[] = [];
-    const reg: tf.Tensor4D[] = [];
-    for (const x of levels) {
-      const [c, r] = this.forwardLevel(x);
-      cls.push(c);
-      reg.push(r);
-    }
-    return { cls, reg };
+    return forwardLevels(levels, (x) => this.forwardLevel(x));
   }
-}
-
-/**
- * Per-level maps [n, h, w, A·k] → one [n, Σ h·w·A, k] tensor (rows in (level, y, x, anchor) order, mmdetection's
- * concatenation of `permute(0, 2, 3, 1).reshape(n, −1, k)`).
- */
-export function flattenLevels(maps: readonly tf.Tensor4D[], k: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const flat = maps.map((m) => tf.reshape(m, [m.shape[0], -1, k]) as tf.Tensor3D);
-    return flat.length === 1 ? flat[0]! : (tf.concat(flat, 1) as tf.Tensor3D);
-  });
 }

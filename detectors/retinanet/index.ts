@@ -10,9 +10,10 @@
  */
 import { RetinaNet, type RetinaNetOptions } from './retinanet.js';
 
-export { RetinaNet, featureSizes, type RetinaNetOptions } from './retinanet.js';
+export { RetinaNet, type RetinaNetOptions } from './retinanet.js';
 export { defaultRetinaNetConfig, retinaNetConfig, type RetinaNetConfig } from './config.js';
-export { RetinaHead, flattenLevels, type RetinaHeadOutput } from './head.js';
+export { RetinaHead, type RetinaHeadOutput } from './head.js';
+export { featureSizes, flattenLevels } from '../dense-head.js';
 export { postProcessImage, topKAboveThreshold } from './postprocess.js';
 export { anchorTargets, type AnchorTargets } from './targets.js';
 

@@ -12,33 +12,24 @@
  * Candidate selection: a scan over the raw logits (sigmoid is monotone, so x > logit(score_thr) − margin
  * pre-filters; the float32 sigmoid of each candidate decides) that also builds a logit histogram; a second scan
  * collects only the histogram bins that can hold the nms_pre largest; among those, the nms_pre-th largest logit
- * (quickselect) bounds which candidates can still make the cut, so only those get a sigmoid, and the nms_pre
- * largest scores are selected and sorted. Order: score descending, ties by the lower
- * flat index (anchor · C + class) — mmdetection's `sort(descending=True)` leaves ties unspecified.
+ * (quickselect, src/ops/topk.ts) bounds which candidates can still make the cut, so only those get a sigmoid, and the
+ * nms_pre largest scores are selected and sorted (`topKIndices`). Order: score descending, ties by the lower flat
+ * index (anchor · C + class) — mmdetection's `sort(descending=True)` leaves ties unspecified.
  */
 import { decodeDeltas, type DecodeOptions } from '../../src/ops/box-coder.js';
 import { batchedNms } from '../../src/ops/nms.js';
+import { sigmoid32 } from '../../src/ops/sigmoid32.js';
+import { kthLargest, topKIndices } from '../../src/ops/topk.js';
+import { concatArrays, pickRows } from '../../src/ops/typed-rows.js';
 import type { ImageMeta } from '../../data/meta.js';
+import type { LevelOutputs } from '../dense-head.js';
 import type { Detection } from '../detector.js';
+import type { RetinaNetTestConfig } from './config.js';
 
-export interface PostProcessOptions {
+/** The test config (nms_pre, score_thr, min_bbox_size, NMS IoU, max_per_img), the class count and the coder. */
+export interface PostProcessOptions extends RetinaNetTestConfig {
   numClasses: number;
-  nmsPre: number;
-  scoreThr: number;
-  minBboxSize: number;
-  nmsIouThr: number;
-  maxPerImg: number;
   coder: Omit<DecodeOptions, 'maxShape' | 'clipBorder'>;
-}
-
-/** One level of one image: raw head outputs and the level's anchors. */
-export interface LevelOutputs {
-  /** [h·w·A·C] logits (NHWC order = (y, x, anchor, class)). */
-  logits: Float32Array;
-  /** [h·w·A·4] deltas. */
-  deltas: Float32Array;
-  /** [h·w·A·4] anchors of the level. */
-  anchors: Float32Array;
 }
 
 export interface TopK {
@@ -47,42 +38,9 @@ export interface TopK {
   scores: Float32Array;
 }
 
-const f = Math.fround;
 /** Logit histogram of the candidate pre-selection: bins over [cut, cut + range), the top bin open-ended. */
 const HIST_BINS = 4096;
 const HIST_RANGE = 32;
-
-/** float32 sigmoid, as torch computes it on a float32 tensor (to within an ulp). */
-export function sigmoid32(x: number): number {
-  return f(1 / (1 + Math.exp(-x)));
-}
-
-/** The k-th largest value (1-based k ≤ values.length) of `values`; reorders `values` (quickselect). */
-function kthLargest(values: Float32Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
-  const target = k - 1; // index in descending order
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >>> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i]! > pivot) i++;
-      while (values[j]! < pivot) j--;
-      if (i <= j) {
-        const t = values[i]!;
-        values[i] = values[j]!;
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return values[target]!;
-  }
-  return values[target]!;
-}
 
 /**
  * Scores strictly above `scoreThr` among `logits` (sigmoid), at most `k` of them, by score descending (ties: lower
@@ -159,29 +117,9 @@ export function topKAboveThreshold(logits: Float32Array, scoreThr: number, k: nu
   }
   idx = idx.subarray(0, m);
   sc = sc.subarray(0, m);
-  if (m > k) {
-    // keep everything above the k-th largest score, then the ties at it in index order
-    const kth = kthLargest(sc.slice(), k);
-    const keepIdx = new Int32Array(k);
-    const keepSc = new Float32Array(k);
-    let n = 0;
-    for (let i = 0; i < m; i++) {
-      if (sc[i]! > kth) {
-        keepIdx[n] = idx[i]!;
-        keepSc[n++] = sc[i]!;
-      }
-    }
-    for (let i = 0; i < m && n < k; i++) {
-      if (sc[i] === kth) {
-        keepIdx[n] = idx[i]!;
-        keepSc[n++] = sc[i]!;
-      }
-    }
-    idx = keepIdx;
-    sc = keepSc;
-  }
-  const order = Int32Array.from({ length: idx.length }, (_, i) => i).sort((a, b) => sc[b]! - sc[a]! || idx[a]! - idx[b]!);
-  return { indices: order.map((o) => idx[o]!), scores: Float32Array.from(order, (o) => sc[o]!) };
+  // the k highest scores, score descending, ties by the lower flat index (`idx` ascends with the position)
+  const order = topKIndices(sc, k);
+  return { indices: Int32Array.from(order, (o) => idx[o]!), scores: Float32Array.from(order, (o) => sc[o]!) };
 }
 
 /** The smallest x ≤ `hi` with sigmoid32(x) ≥ `score` (bisection; sigmoid32 is monotone). */
@@ -224,9 +162,9 @@ export function postProcessImage(levels: readonly LevelOutputs[], meta: ImageMet
     scoreParts.push(top.scores);
     labelParts.push(labels);
   }
-  const boxes = concat(boxesParts, Float32Array);
-  const scores = concat(scoreParts, Float32Array);
-  const labels = concat(labelParts, Int32Array);
+  const boxes = concatArrays(boxesParts, Float32Array);
+  const scores = concatArrays(scoreParts, Float32Array);
+  const labels = concatArrays(labelParts, Int32Array);
   toOriginal(boxes, meta);
 
   // min_bbox_size filter (mmdet: keep w > min and h > min)
@@ -236,15 +174,15 @@ export function postProcessImage(levels: readonly LevelOutputs[], meta: ImageMet
     const h = boxes[4 * i + 3]! - boxes[4 * i + 1]!;
     if (w > opts.minBboxSize && h > opts.minBboxSize) keepSize.push(i);
   }
-  const sb = pick(boxes, keepSize, 4);
-  const ss = pick(scores, keepSize, 1);
-  const sl = pick(labels, keepSize, 1);
+  const sb = pickRows(boxes, keepSize, 4);
+  const ss = pickRows(scores, keepSize, 1);
+  const sl = pickRows(labels, keepSize, 1);
   const keep = scores.length === 0 ? new Int32Array(0) : batchedNms(sb, ss, sl, opts.nmsIouThr, { maxOutput: opts.maxPerImg });
   return {
     imageId: meta.imageId,
-    boxes: pick(sb, keep, 4),
-    scores: pick(ss, keep, 1),
-    labels: pick(sl, keep, 1),
+    boxes: pickRows(sb, keep, 4),
+    scores: pickRows(ss, keep, 1),
+    labels: pickRows(sl, keep, 1),
   };
 }
 
@@ -264,23 +202,4 @@ export function toOriginal(boxes: Float32Array, meta: ImageMeta): void {
     boxes[i + 2] = clamp(x2 / sx, W);
     boxes[i + 3] = clamp(boxes[i + 3]! / sy, H);
   }
-}
-
-function concat<T extends Float32Array | Int32Array>(parts: T[], ctor: { new (n: number): T }): T {
-  const out = new ctor(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function pick<T extends Float32Array | Int32Array>(src: T, idx: ArrayLike<number>, width: number): T {
-  const out = new (src.constructor as { new (n: number): T })(idx.length * width);
-  for (let i = 0; i < idx.length; i++) {
-    const o = idx[i]! * width;
-    for (let c = 0; c < width; c++) out[i * width + c] = src[o + c]!;
-  }
-  return out;
 }

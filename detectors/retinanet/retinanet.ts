@@ -20,10 +20,13 @@ import { Rng } from '../../src/nn/rng.js';
 import { AnchorGenerator, type FeatureSize } from '../../src/ops/anchors.js';
 import { l1Loss, labelsToOneHot, sigmoidFocalLoss, smoothL1Loss } from '../../src/ops/losses.js';
 import type { ImageMeta } from '../../data/meta.js';
+import type { DeepPartial } from '../config-merge.js';
+import { featureSizes, flattenLevels, imageLevelOutputs } from '../dense-head.js';
 import type { Detection, DetectionBatch, Detector } from '../detector.js';
-import { retinaNetConfig, type DeepPartial, type RetinaNetConfig } from './config.js';
-import { RetinaHead, flattenLevels, type RetinaHeadOutput } from './head.js';
-import { postProcessImage, type LevelOutputs, type PostProcessOptions } from './postprocess.js';
+import { checkBatch } from '../input-checks.js';
+import { retinaNetConfig, type RetinaNetConfig } from './config.js';
+import { RetinaHead, type RetinaHeadOutput } from './head.js';
+import { postProcessImage, type PostProcessOptions } from './postprocess.js';
 import { anchorTargets, type AnchorTargets } from './targets.js';
 
 export interface RetinaNetOptions {
@@ -34,11 +37,6 @@ export interface RetinaNetOptions {
   /** Seeds the neck and head init (the backbone has its own). */
   rng?: Rng;
   seed?: number | string;
-}
-
-/** Feature size [h, w] of every level map. */
-export function featureSizes(maps: readonly tf.Tensor4D[]): FeatureSize[] {
-  return maps.map((m) => [m.shape[1], m.shape[2]] as const);
 }
 
 export class RetinaNet extends Module implements Detector {
@@ -104,7 +102,7 @@ export class RetinaNet extends Module implements Detector {
   }
 
   loss(batch: DetectionBatch): Record<string, tf.Scalar> {
-    checkBatch(batch);
+    checkBatch('RetinaNet', batch);
     const cfg = this.config;
     const C = this.numClasses;
     return tf.tidy(() => {
@@ -139,47 +137,26 @@ export class RetinaNet extends Module implements Detector {
   /** Per-image detections from head outputs (downloads them; does not dispose them). */
   postProcess(out: RetinaHeadOutput, metas: readonly ImageMeta[]): Detection[] {
     const C = this.numClasses;
-    const sizes = featureSizes(out.cls);
-    const anchors = this.anchorGenerator.gridAnchors(sizes).levels;
+    const anchors = this.anchorGenerator.gridAnchors(featureSizes(out.cls)).levels;
     const n = out.cls[0]!.shape[0];
     if (metas.length !== n) throw new Error(`RetinaNet.predict: ${n} images but ${metas.length} metas`);
-    const logits = out.cls.map((t) => t.dataSync() as Float32Array);
-    const deltas = out.reg.map((t) => t.dataSync() as Float32Array);
+    const levels = imageLevelOutputs(out, anchors, C);
     const cfg = this.config;
     const opts: PostProcessOptions = {
       numClasses: C,
       ...cfg.test,
       coder: { means: cfg.coder.means, stds: cfg.coder.stds, whRatioClip: cfg.coder.whRatioClip },
     };
-    return metas.map((meta, i) => {
-      const levels: LevelOutputs[] = sizes.map((_, l) => {
-        const a = anchors[l]!.length / 4; // anchors of this level in one image
-        return {
-          logits: logits[l]!.subarray(i * a * C, (i + 1) * a * C),
-          deltas: deltas[l]!.subarray(i * a * 4, (i + 1) * a * 4),
-          anchors: anchors[l]!,
-        };
-      });
-      return postProcessImage(levels, meta, opts);
-    });
+    return metas.map((meta, i) => postProcessImage(levels[i]!, meta, opts));
   }
 
   predict(batch: DetectionBatch): Detection[] {
-    checkBatch(batch);
+    checkBatch('RetinaNet', batch);
     const out = tf.tidy(() => this.forward(batch.images));
     try {
       return this.postProcess(out, batch.metas);
     } finally {
       tf.dispose([...out.cls, ...out.reg]);
     }
-  }
-}
-
-function checkBatch(batch: DetectionBatch): void {
-  const x = batch.images;
-  if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`RetinaNet: images must be [n, H, W, 3], got [${x.shape.join(', ')}]`);
-  if (batch.metas.length !== x.shape[0]) throw new Error(`RetinaNet: ${x.shape[0]} images but ${batch.metas.length} metas`);
-  if (batch.targets && batch.targets.length !== x.shape[0]) {
-    throw new Error(`RetinaNet: ${x.shape[0]} images but ${batch.targets.length} targets`);
   }
 }

@@ -21,6 +21,7 @@ import { encodeDeltas, type DeltaCoderOptions } from '../../src/ops/box-coder.js
 import { pseudoSample } from '../../src/ops/samplers.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DetectionTargets } from '../detector.js';
+import { checkImageTargets } from '../input-checks.js';
 
 export interface AnchorTargetOptions {
   assigner: MaxIoUAssignerOptions;
@@ -52,23 +53,6 @@ export function imagePadShape(meta: ImageMeta, divisor: number): [number, number
   return [Math.min(up(meta.resizedSize.height), meta.padSize.height), Math.min(up(meta.resizedSize.width), meta.padSize.width)];
 }
 
-function checkTargets(t: DetectionTargets, i: number, meta: ImageMeta): number {
-  const where = `targets of image ${meta.imageId} (batch index ${i})`;
-  if (t.boxes.length % 4 !== 0) throw new Error(`${where}: boxes has ${t.boxes.length} values, not a multiple of 4`);
-  const k = t.boxes.length / 4;
-  if (t.labels.length !== k) throw new Error(`${where}: ${k} boxes but ${t.labels.length} labels`);
-  for (let g = 0; g < k; g++) {
-    const [x1, y1, x2, y2] = [t.boxes[4 * g]!, t.boxes[4 * g + 1]!, t.boxes[4 * g + 2]!, t.boxes[4 * g + 3]!];
-    if (![x1, y1, x2, y2].every(Number.isFinite) || !(x2 > x1 && y2 > y1)) {
-      throw new Error(`${where}: box ${g} [${x1}, ${y1}, ${x2}, ${y2}] must be finite with x2 > x1 and y2 > y1`);
-    }
-  }
-  if (t.ignoreBoxes && t.ignoreBoxes.length % 4 !== 0) {
-    throw new Error(`${where}: ignoreBoxes has ${t.ignoreBoxes.length} values, not a multiple of 4`);
-  }
-  return k;
-}
-
 /** Targets of every anchor of every image (see the file comment). `numClasses` bounds the labels. */
 export function anchorTargets(
   generator: AnchorGenerator,
@@ -91,12 +75,7 @@ export function anchorTargets(
   for (let i = 0; i < n; i++) {
     const meta = metas[i]!;
     const t = targets[i]!;
-    checkTargets(t, i, meta);
-    for (const l of t.labels) {
-      if (!Number.isInteger(l) || l < 0 || l >= numClasses) {
-        throw new Error(`targets of image ${meta.imageId} (batch index ${i}): label ${l} is not in [0, ${numClasses})`);
-      }
-    }
+    checkImageTargets(t, i, meta, numClasses);
     const flags = generator.validFlags(featSizes, imagePadShape(meta, opts.padSizeDivisor));
     const valid = anchorInsideFlags(anchors, flags, [meta.resizedSize.height, meta.resizedSize.width], opts.allowedBorder);
     const assign = maxIouAssign(

@@ -5,7 +5,8 @@
  * One checkpoint `<stem>` (e.g. `iter_1200`) in the work dir is three files:
  *   <stem>.weights.safetensors  the model's state dict (parameters and buffers, TF.js layout, F32 / I32), through
  *                               src/io/safetensors.ts (`saveTorchWeights` exports PyTorch layout separately);
- *   <stem>.optim.safetensors    the optimizer's moments (SGD momentum buffers, by parameter name);
+ *   <stem>.optim.safetensors    the optimizer's moments (SGD momentum buffers by parameter name; AdamW
+ *                               `exp_avg/<name>`, `exp_avg_sq/<name>`);
  *   <stem>.json                 the state: iteration, epoch, position in the epoch's data order, lr, schedule,
  *                               optimizer scalars, RNG states, NaN-guard counters, best metric, config hash, and
  *                               the size and SHA-256 of both tensor files.
@@ -26,7 +27,7 @@ import type { RngState } from '../nn/rng.js';
 import { parseSafetensors, serializeSafetensors, writeFileAtomic, type SafetensorsInput } from '../io/safetensors.js';
 import type { LrSchedule } from './lr-schedule.js';
 import type { NanGuardState } from './nan-guard.js';
-import type { SGDState } from './sgd.js';
+import { OPTIMIZER_TYPES, type OptimizerScalarValue, type OptimizerType } from './optimizer-state.js';
 import type { Optimizer, Trainable } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'tiedet-checkpoint';
@@ -46,7 +47,7 @@ export interface FileRecord {
 }
 
 /** The optimizer's scalar state (the moments are in the `.optim.safetensors` file). */
-export type OptimizerScalars = Omit<SGDState, 'momentumBuffers'> & { type: 'SGD' };
+export type OptimizerScalars = { type: OptimizerType } & Record<string, OptimizerScalarValue | OptimizerType>;
 
 /** The best evaluation so far (save-best). */
 export interface BestRecord {
@@ -200,20 +201,19 @@ export function saveCheckpoint(
   mkdirSync(dir, { recursive: true });
   const names = checkpointFiles(stem);
   const weightBytes = tensorFile(model.stateDict(), 'weights');
-  const opt = optimizer.stateDict();
+  const opt = optimizer.exportState();
   let optBytes: Uint8Array;
   try {
-    optBytes = tensorFile(opt.momentumBuffers, 'sgd-momentum');
+    optBytes = tensorFile(opt.tensors, `${opt.type.toLowerCase()}-state`);
   } finally {
-    tf.dispose([...opt.momentumBuffers.values()]);
+    tf.dispose([...opt.tensors.values()]);
   }
-  const { momentumBuffers: _buffers, ...scalars } = opt;
   const state: CheckpointState = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     savedAt: new Date().toISOString(),
     ...content,
-    optimizer: { type: 'SGD', ...scalars },
+    optimizer: { ...opt.scalars, type: opt.type },
     files: {
       weights: { file: names.weights, bytes: weightBytes.byteLength, sha256: sha256(weightBytes) },
       optimizer: { file: names.optimizer, bytes: optBytes.byteLength, sha256: sha256(optBytes) },
@@ -275,7 +275,9 @@ export function readCheckpointState(jsonPath: string): CheckpointState {
   const version = field(f, raw, 'version', isCount, 'a version number');
   if (version !== CHECKPOINT_VERSION) throw new CheckpointError(f, `field "version": this tiedet reads version ${CHECKPOINT_VERSION}, got ${version}`);
   const opt = field(f, raw, 'optimizer', isObject, 'an object');
-  if (opt.type !== 'SGD') throw new CheckpointError(f, `field "optimizer.type": expected "SGD", got ${JSON.stringify(opt.type)}`);
+  if (!OPTIMIZER_TYPES.includes(opt.type as OptimizerType)) {
+    throw new CheckpointError(f, `field "optimizer.type": expected ${OPTIMIZER_TYPES.map((t) => `"${t}"`).join(' or ')}, got ${JSON.stringify(opt.type)}`);
+  }
   const ng = field(f, raw, 'nanGuard', isObject, 'an object');
   const rng = field(f, raw, 'rng', isObject, 'an object');
   for (const k of Object.keys(rng)) field(f, rng, k, isRngState, 'four unsigned 32-bit integers', 'rng.');
@@ -312,18 +314,34 @@ export function readCheckpointState(jsonPath: string): CheckpointState {
     metrics: metrics as Record<string, number> | null,
     configHash: field(f, raw, 'configHash', isStringOrNull, 'a string or null'),
     elapsedSeconds: field(f, raw, 'elapsedSeconds', (v): v is number => isNumber(v) && v >= 0, 'a number ≥ 0'),
-    optimizer: {
-      type: 'SGD',
-      lr: field(f, opt, 'lr', isNumber, 'a finite number', 'optimizer.'),
-      momentum: field(f, opt, 'momentum', isNumber, 'a finite number', 'optimizer.'),
-      dampening: field(f, opt, 'dampening', isNumber, 'a finite number', 'optimizer.'),
-      weightDecay: field(f, opt, 'weightDecay', isNumber, 'a finite number', 'optimizer.'),
-      nesterov: field(f, opt, 'nesterov', isBool, 'true or false', 'optimizer.'),
-      steps: field(f, opt, 'steps', isCount, 'a non-negative integer', 'optimizer.'),
-    },
+    optimizer: optimizerScalars(f, opt),
     files: { weights: fileRecord(f, files, 'weights'), optimizer: fileRecord(f, files, 'optimizer') },
   };
   return state;
+}
+
+/** The `optimizer` field of a checkpoint's JSON, checked field by field for its type. */
+function optimizerScalars(f: string, opt: Json): OptimizerScalars {
+  const num = (k: string) => field(f, opt, k, isNumber, 'a finite number', 'optimizer.');
+  const common = { lr: num('lr'), weightDecay: num('weightDecay'), steps: field(f, opt, 'steps', isCount, 'a non-negative integer', 'optimizer.') };
+  if (opt.type === 'SGD') {
+    return {
+      type: 'SGD',
+      ...common,
+      momentum: num('momentum'),
+      dampening: num('dampening'),
+      nesterov: field(f, opt, 'nesterov', isBool, 'true or false', 'optimizer.'),
+    };
+  }
+  const paramSteps = field(f, opt, 'paramSteps', isObject, 'an object (parameter name → step count)', 'optimizer.');
+  for (const k of Object.keys(paramSteps)) field(f, paramSteps, k, isCount, 'a non-negative integer', 'optimizer.paramSteps.');
+  return {
+    type: 'AdamW',
+    ...common,
+    betas: field(f, opt, 'betas', (v): v is number[] => Array.isArray(v) && v.length === 2 && v.every(isNumber), 'two numbers', 'optimizer.'),
+    eps: num('eps'),
+    paramSteps: paramSteps as Record<string, number>,
+  };
 }
 
 /** True when the checkpoint's JSON is valid and both tensor files exist with the recorded sizes. */
@@ -414,8 +432,8 @@ export function restoreCheckpoint(path: string, targets: RestoreTargets): Checkp
   if (targets.optimizer) {
     const moments = readTensorFile(dir, state.files.optimizer, jsonPath);
     try {
-      const { type: _type, ...scalars } = state.optimizer;
-      targets.optimizer.loadStateDict({ ...scalars, momentumBuffers: moments });
+      const { type, ...scalars } = state.optimizer;
+      targets.optimizer.importState({ type, scalars: scalars as Record<string, OptimizerScalarValue>, tensors: moments });
     } catch (e) {
       throw new CheckpointError(join(dir, state.files.optimizer.file), (e as Error).message);
     } finally {

@@ -17,6 +17,7 @@
  * given — the caller does (`tf.dispose(grads)`). All temporaries live in a `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gradientFor, type OptimizerState } from './optimizer-state.js';
 
 export interface SGDOptions {
   lr: number;
@@ -47,6 +48,7 @@ export interface SGDState {
 export type Gradients = ReadonlyMap<string, tf.Tensor> | tf.NamedTensorMap;
 
 export class SGD {
+  readonly type = 'SGD' as const;
   lr: number;
   readonly momentum: number;
   readonly dampening: number;
@@ -86,12 +88,6 @@ export class SGD {
     return this.stepCount;
   }
 
-  private gradientFor(grads: Gradients, name: string, v: tf.Variable): tf.Tensor | undefined {
-    if (grads instanceof Map) return grads.get(name);
-    const rec = grads as tf.NamedTensorMap;
-    return Object.prototype.hasOwnProperty.call(rec, v.name) ? rec[v.name] : undefined;
-  }
-
   /**
    * Apply one update. `grads` is keyed by parameter name (a Map) or by TF.js variable name (the `grads` object
    * of `tf.variableGrads`). Gradients are not disposed.
@@ -100,7 +96,7 @@ export class SGD {
     if (this.isDisposed) throw new Error('SGD.step: the optimizer was disposed');
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;
     for (const [name, p] of this.params) {
-      const g = this.gradientFor(grads, name, p);
+      const g = gradientFor(grads, name, p);
       if (!g) continue;
       if (!tf.util.arraysEqual(g.shape, p.shape)) {
         throw new Error(`SGD.step: gradient for "${name}" has shape [${g.shape.join(', ')}], parameter [${p.shape.join(', ')}]`);
@@ -161,6 +157,19 @@ export class SGD {
     for (const [name, t] of state.momentumBuffers) this.buffers.set(name, tf.keep(tf.clone(t)));
     this.stepCount = state.steps;
     this.lr = state.lr;
+  }
+
+  /** The state for a checkpoint: scalars, and the momentum buffers keyed by parameter name (copies, caller-owned). */
+  exportState(): OptimizerState {
+    const { momentumBuffers, ...scalars } = this.stateDict();
+    return { type: 'SGD', scalars, tensors: momentumBuffers };
+  }
+
+  /** Restore from `exportState()`'s form (see `loadStateDict`). */
+  importState(state: OptimizerState): void {
+    if (state.type !== 'SGD') throw new Error(`optimizer: the checkpoint holds ${state.type} state, this run uses SGD`);
+    const s = state.scalars as unknown as Omit<SGDState, 'momentumBuffers'>;
+    this.loadStateDict({ ...s, momentumBuffers: state.tensors });
   }
 
   private clearBuffers(): void {

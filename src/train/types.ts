@@ -11,10 +11,12 @@
  *   for the same (epoch, start) every time — that is what makes a resumed run continue exactly. Augmentations
  *   should draw their randomness from (seed, epoch, sample index) (see `sampleRng` in sampler.ts) rather than from
  *   one shared stream, because a prefetching loader runs ahead of what the loop has consumed.
- * - `Optimizer`: what the loop needs from SGD (src/train/sgd.ts): a settable `lr`, `step(grads)` and a state dict.
+ * - `Optimizer`: what the loop needs from SGD / AdamW (src/train/sgd.ts, adamw.ts): a settable `lr`, `step(grads)`
+ *   and its state for checkpoints (src/train/optimizer-state.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Gradients, SGDState } from './sgd.js';
+import type { OptimizerState, OptimizerType } from './optimizer-state.js';
+import type { Gradients } from './sgd.js';
 
 /** The model side: named parameters and a state dict (parameters + buffers), train/eval mode. */
 export interface Trainable {
@@ -57,12 +59,14 @@ export interface TrainData<B> {
   disposeBatch?(batch: B): void;
 }
 
-/** The optimizer contract (SGD satisfies it). */
+/** The optimizer contract (SGD and AdamW satisfy it). */
 export interface Optimizer {
+  readonly type: OptimizerType;
   lr: number;
   step(grads: Gradients): void;
-  stateDict(): SGDState;
-  loadStateDict(state: SGDState): void;
+  exportState(): OptimizerState;
+  importState(state: OptimizerState): void;
+  dispose(): void;
 }
 
 /** Evaluation during training: returns named metrics (e.g. `bbox_mAP`), logged and used for save-best. */

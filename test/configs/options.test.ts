@@ -68,7 +68,7 @@ describe('applyCfgOptions', () => {
 
   it('names unknown keys with the closest existing ones', () => {
     const cfg = base();
-    expect(errorOf(() => applyCfgOptions(cfg, ['train.lrr=0.1']))).toMatch(/^--cfg-options train\.lrr: unknown key 'lrr' in train — did you mean train\.lr\b.*\(train has: lr, momentum/);
+    expect(errorOf(() => applyCfgOptions(cfg, ['train.lrr=0.1']))).toMatch(/^--cfg-options train\.lrr: unknown key 'lrr' in train — did you mean train\.lr\b.*\(train has: optimizer, lr, momentum/);
     expect(errorOf(() => applyCfgOptions(cfg, ['train.batchSize=4']))).toMatch(/did you mean .*data\.batchSize/);
     expect(errorOf(() => applyCfgOptions(cfg, ['trian.lr=4']))).toMatch(/unknown key 'trian' — did you mean train\b/);
     expect(errorOf(() => applyCfgOptions(cfg, ['data.val={"annfile":"a","imageDir":"b"}']))).toMatch(/data\.val: unknown key 'annfile' — did you mean annFile\?/);

@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import type { ImageMeta } from '../../data/meta.js';
 import { maskToOriginal } from '../../data/transforms/inverse.js';
+import type { LevelOutputs } from '../../detectors/dense-head.js';
 import { rcnnDetections } from '../../detectors/mask-rcnn/bbox-postprocess.js';
 import { bboxHeadLoss } from '../../detectors/mask-rcnn/bbox-head.js';
 import { MASK_RCNN_TINY, defaultMaskRcnnConfig, maskRcnnConfig } from '../../detectors/mask-rcnn/config.js';
@@ -16,7 +16,7 @@ import { ConvTranspose2d } from '../../detectors/mask-rcnn/conv-transpose.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
 import { maskHeadLoss } from '../../detectors/mask-rcnn/mask-head.js';
 import { detectionToOriginal } from '../../detectors/mask-rcnn/mask-paste.js';
-import { imageProposals, type RpnLevelOutputs } from '../../detectors/mask-rcnn/proposals.js';
+import { imageProposals } from '../../detectors/mask-rcnn/proposals.js';
 import { sampleRois } from '../../detectors/mask-rcnn/roi-sampling.js';
 import { rpnLoss } from '../../detectors/mask-rcnn/rpn-head.js';
 import type { RpnTargets } from '../../detectors/mask-rcnn/rpn-targets.js';
@@ -28,22 +28,11 @@ import { pasteMasks } from '../../src/ops/paste-masks.js';
 import { SGD } from '../../src/train/sgd.js';
 import { expectClose, trackTensors } from '../nn/helpers.js';
 import { maskScenes } from './mask-rcnn-scenes.js';
+import { imageMeta as meta } from './scene-parts.js';
 
 trackTensors('test');
 
 const logit = (p: number) => Math.log(p / (1 - p));
-
-function meta(o: Partial<ImageMeta> & { w: number; h: number }): ImageMeta {
-  return {
-    imageId: o.imageId ?? 1,
-    file: 'x.png',
-    originalSize: o.originalSize ?? { width: o.w, height: o.h },
-    resizedSize: { width: o.w, height: o.h },
-    padSize: o.padSize ?? { width: o.w, height: o.h },
-    scaleFactor: o.scaleFactor ?? [1, 1],
-    flipped: o.flipped ?? false,
-  };
-}
 
 function tinyModel(numClasses = 3, seed = 2): MaskRCNN {
   return new MaskRCNN({
@@ -148,7 +137,7 @@ describe('ConvTranspose2d', () => {
 describe('RPN proposals', () => {
   const coder = { means: [0, 0, 0, 0] as const, stds: [1, 1, 1, 1] as const };
   /** A level of `n` anchors [x, 0, x + 10, 10] (x = 20·i) with the given objectness and zero deltas. */
-  function level(probs: number[], x0 = 0): RpnLevelOutputs {
+  function level(probs: number[], x0 = 0): LevelOutputs {
     const anchors = new Float32Array(probs.length * 4);
     probs.forEach((_, i) => anchors.set([x0 + 20 * i, 0, x0 + 20 * i + 10, 10], 4 * i));
     return { logits: Float32Array.from(probs, logit), deltas: new Float32Array(probs.length * 4), anchors };

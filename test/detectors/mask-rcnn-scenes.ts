@@ -13,39 +13,23 @@ import type { ImageMeta } from '../../data/meta.js';
 import type { MaskRcnnBatch, MaskRcnnTargets } from '../../detectors/mask-rcnn/targets.js';
 import { encode, toCompressed } from '../../eval/mask.js';
 import { Rng } from '../../src/nn/rng.js';
+import { COLOURS, cocoCategories, normaliseInto, placeObjects, squareMeta, twoToneBackground, type PlacedObject, type SceneBaseOptions, type SceneCoco } from './scene-parts.js';
 
 export const SCENE_CLASSES = ['rectangle', 'ellipse', 'triangle'] as const;
-const COLOURS: ReadonlyArray<readonly [number, number, number]> = [
-  [220, 40, 40],
-  [40, 200, 60],
-  [50, 70, 230],
-];
-const MEAN = [123.675, 116.28, 103.53];
-const STD = [58.395, 57.12, 57.375];
 
 /** One object in original pixels: its bounding box and class (the shape is inscribed in the box). */
-export interface SceneObject {
-  box: [number, number, number, number];
-  label: number;
-}
+export type SceneObject = PlacedObject;
 
-export interface SceneOptions {
-  count: number;
-  /** Network input side (square). */
-  size: number;
+/** `sides` in ORIGINAL pixels. */
+export interface SceneOptions extends SceneBaseOptions {
   /** Original image side. */
   original: number;
-  seed: number;
-  /** Objects per image (inclusive range). */
-  objects: [number, number];
-  /** Object side range in ORIGINAL pixels. */
-  sides: [number, number];
 }
 
 export interface Scenes {
   objects: SceneObject[][];
   /** COCO ground truth in original pixels (category ids 1…3, RLE segmentations). */
-  coco: { images: object[]; annotations: object[]; categories: object[] };
+  coco: SceneCoco;
   /** The network batch (normalised NHWC, metas, targets with masks); `flip` mirrors it. */
   batch(flip?: boolean): MaskRcnnBatch;
 }
@@ -78,10 +62,6 @@ function rasterise(o: SceneObject, n: number, scale: number, flip: boolean): Uin
   return out;
 }
 
-function overlaps(a: number[], b: number[]): boolean {
-  return a[0]! < b[2]! + 4 && b[0]! < a[2]! + 4 && a[1]! < b[3]! + 4 && b[1]! < a[3]! + 4;
-}
-
 /** Seeded scenes (see the file comment). */
 export function maskScenes(opts: SceneOptions): Scenes {
   const rng = new Rng(opts.seed);
@@ -91,18 +71,7 @@ export function maskScenes(opts: SceneOptions): Scenes {
   const backgrounds: number[][][] = [];
   for (let i = 0; i < n; i++) {
     backgrounds.push([0, 1].map(() => [0, 1, 2].map(() => rng.uniformIn(80, 180))));
-    const k = opts.objects[0] + rng.int(opts.objects[1] - opts.objects[0] + 1);
-    const objs: SceneObject[] = [];
-    for (let attempt = 0; objs.length < k && attempt < 500; attempt++) {
-      const w = Math.round(rng.uniformIn(opts.sides[0], opts.sides[1]));
-      const h = Math.round(rng.uniformIn(opts.sides[0], opts.sides[1]));
-      const x1 = 2 + rng.int(O - w - 4);
-      const y1 = 2 + rng.int(O - h - 4);
-      const box: [number, number, number, number] = [x1, y1, x1 + w, y1 + h];
-      if (objs.some((b) => overlaps(b.box, box))) continue;
-      objs.push({ box, label: rng.int(COLOURS.length) });
-    }
-    objects.push(objs);
+    objects.push(placeObjects(rng, { objects: opts.objects, sides: opts.sides, extent: O, inset: 2, gap: 4, attempts: 500 }));
   }
 
   const images: object[] = [];
@@ -133,14 +102,7 @@ export function maskScenes(opts: SceneOptions): Scenes {
     const targets: MaskRcnnTargets[] = [];
     objects.forEach((objs, i) => {
       const [bgA, bgB] = backgrounds[i]!;
-      const img = new Float32Array(S * S * 3);
-      for (let y = 0; y < S; y++) {
-        for (let x = 0; x < S; x++) {
-          const xs = flip ? S - 1 - x : x; // the unflipped column this pixel shows
-          const t = (xs + y) / (2 * S);
-          for (let c = 0; c < 3; c++) img[(y * S + x) * 3 + c] = bgA![c]! * (1 - t) + bgB![c]! * t;
-        }
-      }
+      const img = twoToneBackground(S, bgA!, bgB!, flip);
       const masks = new Uint8Array(objs.length * S * S);
       const boxes = new Float32Array(objs.length * 4);
       objs.forEach((o, j) => {
@@ -151,20 +113,12 @@ export function maskScenes(opts: SceneOptions): Scenes {
         const [x1, y1, x2, y2] = o.box.map((v) => v * scale) as [number, number, number, number];
         boxes.set(flip ? [S - x2, y1, S - x1, y2] : [x1, y1, x2, y2], 4 * j);
       });
-      for (let p = 0; p < S * S; p++) for (let c = 0; c < 3; c++) pixels[(i * S * S + p) * 3 + c] = (img[p * 3 + c]! - MEAN[c]!) / STD[c]!;
-      metas.push({
-        imageId: i + 1,
-        file: `scene-${i + 1}.png`,
-        originalSize: { width: O, height: O },
-        resizedSize: { width: S, height: S },
-        padSize: { width: S, height: S },
-        scaleFactor: [scale, scale],
-        flipped: flip,
-      });
+      normaliseInto(pixels, i, img, S);
+      metas.push(squareMeta(i + 1, `scene-${i + 1}.png`, O, S, flip));
       targets.push({ boxes, labels: Int32Array.from(objs, (o) => o.label), masks });
     });
     return { images: tf.tensor4d(pixels, [n, S, S, 3]), metas, targets };
   };
 
-  return { objects, coco: { images, annotations, categories: SCENE_CLASSES.map((name, c) => ({ id: c + 1, name })) }, batch };
+  return { objects, coco: { images, annotations, categories: cocoCategories(SCENE_CLASSES) }, batch };
 }

@@ -6,22 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageMeta } from '../../data/meta.js';
 import { toCocoResults } from '../../detectors/detector.js';
-import { postProcessImage, sigmoid32, toOriginal, topKAboveThreshold, type PostProcessOptions } from '../../detectors/retinanet/postprocess.js';
+import { postProcessImage, toOriginal, topKAboveThreshold, type PostProcessOptions } from '../../detectors/retinanet/postprocess.js';
 import { Rng } from '../../src/nn/rng.js';
+import { sigmoid32 } from '../../src/ops/sigmoid32.js';
+import { imageMeta } from './scene-parts.js';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
-function meta(over: Partial<ImageMeta> = {}): ImageMeta {
-  return {
-    imageId: 7,
-    file: 'x.png',
-    originalSize: { width: 200, height: 100 },
-    resizedSize: { width: 100, height: 50 },
-    padSize: { width: 128, height: 64 },
-    scaleFactor: [0.5, 0.5],
-    flipped: false,
-    ...over,
-  };
+/** Image 7: 200×100 resized to 100×50 (scale 0.5), padded to 128×64. */
+function meta(over: Partial<Parameters<typeof imageMeta>[0]> = {}): ImageMeta {
+  return imageMeta({ imageId: 7, w: 100, h: 50, originalSize: { width: 200, height: 100 }, padSize: { width: 128, height: 64 }, scaleFactor: [0.5, 0.5], ...over });
 }
 
 const OPTS: PostProcessOptions = {
@@ -112,7 +106,7 @@ describe('postProcessImage', () => {
     const n = 300;
     const a = new Float32Array(n * 4);
     for (let i = 0; i < n; i++) a.set([(i % 30) * 40, Math.floor(i / 30) * 40, (i % 30) * 40 + 20, Math.floor(i / 30) * 40 + 20], i * 4);
-    const big = meta({ originalSize: { width: 2400, height: 800 }, resizedSize: { width: 1200, height: 400 } });
+    const big = meta({ originalSize: { width: 2400, height: 800 }, w: 1200, h: 400 });
     const logits = Float32Array.from({ length: n * 2 }, () => rng.uniformIn(0, 3));
     const level = { logits, deltas: new Float32Array(n * 4), anchors: a };
     expect(postProcessImage([level], big, { ...OPTS, nmsPre: 50 }).scores.length).toBe(50);

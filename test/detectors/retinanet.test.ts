@@ -7,15 +7,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../data/loader.js';
-import type { ImageMeta } from '../../data/meta.js';
+import { featureSizes, flattenLevels } from '../../detectors/dense-head.js';
 import type { DetectionBatch } from '../../detectors/detector.js';
 import { defaultRetinaNetConfig, retinaNetConfig } from '../../detectors/retinanet/config.js';
-import { RetinaHead, biasInitWithProb, flattenLevels } from '../../detectors/retinanet/head.js';
-import { RetinaNet, featureSizes } from '../../detectors/retinanet/retinanet.js';
+import { RetinaHead, biasInitWithProb } from '../../detectors/retinanet/head.js';
+import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
 import { imagePadShape } from '../../detectors/retinanet/targets.js';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
 import { SGD } from '../../src/train/sgd.js';
 import { trackTensors } from '../nn/helpers.js';
+import { imageMeta } from './scene-parts.js';
 import { toyScenes } from './toy-scenes.js';
 
 trackTensors('test');
@@ -95,15 +96,7 @@ describe('RetinaNet', () => {
 
   it('targets: padding anchors are left out, an image without GT has only negatives, avg factor Σ max(#pos, 1)', () => {
     const m = tinyRetinaNet();
-    const base: ImageMeta = {
-      imageId: 1,
-      file: 'a.png',
-      originalSize: { width: 40, height: 60 },
-      resizedSize: { width: 40, height: 60 },
-      padSize: { width: 96, height: 64 },
-      scaleFactor: [1, 1],
-      flipped: false,
-    };
+    const base = imageMeta({ file: 'a.png', w: 40, h: 60, padSize: { width: 96, height: 64 } });
     const metas = [base, { ...base, imageId: 2 }];
     expect(imagePadShape(base, 32)).toEqual([64, 64]);
     // typed as the data loader's batch (data/loader.ts): it must be usable as a DetectionBatch as it is
@@ -138,10 +131,10 @@ describe('RetinaNet', () => {
       }
     }
     expect(() => m.targets(sizes, metas, { ...batch, targets: [{ boxes: Float32Array.of(5, 5, 5, 9), labels: Int32Array.of(0) }, batch.targets[1]!] })).toThrow(
-      /targets of image 1 \(batch index 0\): box 0 \[5, 5, 5, 9\] must be finite with x2 > x1/,
+      /targets of image 1 \(batch index 0\): boxes\[0\] \[5, 5, 5, 9\] must be finite with x2 > x1/,
     );
     expect(() => m.targets(sizes, metas, { ...batch, targets: [{ boxes: Float32Array.of(1, 1, 9, 9), labels: Int32Array.of(3) }, batch.targets[1]!] })).toThrow(
-      /label 3 is not in \[0, 3\)/,
+      /targets of image 1 \(batch index 0\): labels\[0\] is 3, not an integer in \[0, 3\)/,
     );
     m.dispose();
   });

@@ -97,9 +97,9 @@ describe('trainExperiment', () => {
     expect(weightsHash(b.checkpoint!)).toBe(weightsHash(r.checkpoint!));
 
     // resuming with other training settings is refused, naming what differs
-    const other = await loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: [...fx.cfgOptions, 'train.lr=0.001'] });
+    const other = await loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: [...fx.cfgOptions, 'train.lr=0.0005'] });
     await expect(trainExperiment(other, { workDir: split, resume: true, progress: false, handleSigint: false })).rejects.toThrow(
-      /the checkpoint was trained with config [0-9a-f]{16}, this config resolves to [0-9a-f]{16} \(differs in train\.lr \(0\.01 → 0\.001\)\); resume with the same config/,
+      /the checkpoint was trained with config [0-9a-f]{16}, this config resolves to [0-9a-f]{16} \(differs in train\.lr \(0\.001 → 0\.0005\)\); resume with the same config/,
     );
   });
 

@@ -22,8 +22,8 @@ import { findLatest, readCheckpointState } from '../../src/train/checkpoint-stat
 import { train, TrainError, type IterationInfo, type TrainOptions } from '../../src/train/loop.js';
 import { lrAt, type LrSchedule } from '../../src/train/lr-schedule.js';
 import { NonFiniteError } from '../../src/train/nan-guard.js';
-import type { SGD } from '../../src/train/sgd.js';
-import type { StepContext } from '../../src/train/types.js';
+import type { OptimizerType } from '../../src/train/optimizer-state.js';
+import type { Optimizer, StepContext } from '../../src/train/types.js';
 import { trackTensors } from '../nn/helpers.js';
 import { diffSnapshots, snapshot, TinyNet, tinyData, tinyLoss, tinyOptimizer, type TinyBatch } from './tiny.js';
 
@@ -46,12 +46,13 @@ interface RunSpec {
   clip?: number;
   poison?: (ctx: StepContext) => boolean;
   extra?: Partial<TrainOptions<TinyBatch>>;
-  onIteration?: (i: IterationInfo, net: TinyNet, opt: SGD) => void;
+  onIteration?: (i: IterationInfo, net: TinyNet, opt: Optimizer) => void;
+  optimizer?: OptimizerType;
 }
 
 async function run(spec: RunSpec) {
   const net = new TinyNet(spec.seed);
-  const opt = tinyOptimizer(net);
+  const opt = tinyOptimizer(net, spec.optimizer);
   const noise = new Rng(spec.seed * 31 + 5); // a resumed run must get the stream's state from the checkpoint
   const data = tinyData(4);
   const lrs: number[] = [];
@@ -147,6 +148,17 @@ describe('train loop: exact resume', () => {
     expect(base.infos.some((i) => i.gradNorm > 0.5)).toBe(true); // clipping was active
     expect(new Set(base.counts).size).toBe(1);
     await expectExactResume(base, [2, 3, 4], spec);
+  });
+
+  it('with AdamW (moments and per-parameter step counts in the checkpoint)', async () => {
+    const spec = { optimizer: 'AdamW' as const };
+    const base = await run({ ...spec, workDir: freshDir(), seed: 1 });
+    expect(base.result.status).toBe('completed');
+    expect(new Set(base.counts).size).toBe(1);
+    const st = JSON.parse(base.snap.get('scalars')!.toString()) as { steps: number; paramSteps: Record<string, number> };
+    expect(st.steps).toBe(15);
+    expect(Object.values(st.paramSteps).every((n) => n === 15)).toBe(true);
+    await expectExactResume(base, [1, 4, 7], spec);
   });
 });
 

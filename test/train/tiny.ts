@@ -12,8 +12,10 @@ import { Linear } from '../../src/nn/linear.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { indexedData } from '../../src/train/sampler.js';
+import { AdamW } from '../../src/train/adamw.js';
+import type { OptimizerType } from '../../src/train/optimizer-state.js';
 import { SGD } from '../../src/train/sgd.js';
-import type { Losses, StepContext, TrainData } from '../../src/train/types.js';
+import type { Losses, Optimizer, StepContext, TrainData } from '../../src/train/types.js';
 
 export class TinyNet extends Module {
   readonly conv: Conv2d;
@@ -93,25 +95,28 @@ export function tinyLoss(net: TinyNet, noise: Rng, poison?: (ctx: StepContext) =
   };
 }
 
-export function tinyOptimizer(net: TinyNet): SGD {
-  return new SGD(net.namedParameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+export function tinyOptimizer(net: TinyNet, type: OptimizerType = 'SGD'): Optimizer {
+  return type === 'AdamW'
+    ? new AdamW(net.namedParameters(), { lr: 0.01, weightDecay: 0.05 })
+    : new SGD(net.namedParameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
 }
 
-/** name → bytes of every weight/buffer, and of every momentum buffer (prefixed `m:`). */
-export function snapshot(net: TinyNet, opt?: SGD): Map<string, Buffer> {
+/** name → bytes of every weight/buffer, and of every optimizer tensor (prefixed `m:`), and its scalars. */
+export function snapshot(net: TinyNet, opt?: Optimizer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const [k, t] of net.stateDict()) {
     const d = t.dataSync() as Float32Array | Int32Array;
     out.set(k, Buffer.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))); // a copy
   }
   if (opt) {
-    const st = opt.stateDict();
-    for (const [k, t] of st.momentumBuffers) {
+    const st = opt.exportState();
+    for (const [k, t] of st.tensors) {
       const d = t.dataSync() as Float32Array;
       out.set(`m:${k}`, Buffer.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
       t.dispose();
     }
-    out.set('steps', Buffer.from(String(st.steps)));
+    const { lr: _lr, ...scalars } = st.scalars; // the lr is the schedule's, compared separately
+    out.set('scalars', Buffer.from(JSON.stringify(scalars)));
   }
   return out;
 }

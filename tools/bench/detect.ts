@@ -15,15 +15,21 @@
  * The machine is shared: besides wall time the script prints process CPU time per part and an idle-machine estimate
  * scaled by a yardstick convolution timed between the runs (see YARDSTICK_IDLE_MS); `uptime` tells how busy it was.
  *
+ * `--train-step` also times training iterations (issue #9): batch 1 at the same size, the COCO config's model state
+ * (stem + stage 1 frozen, BN frozen: the presets' defaults), four GT boxes, loss + gradients + SGD update
+ * (momentum 0.9, wd 1e-4), median of `--train-repeats` (default 2) after one warm-up iteration.
+ *
  * Options: --presets resnet50,tiedResNet50 (and any backbone preset name), --input 800x1333, --repeats 3,
- * --threads N (default: all cores), --backend wasm, --profile (per-kernel table of one full run),
- * --out work_dirs/bench/detect.json. Runs in a child process (wasm threads are fixed per process).
+ * --threads N (default: all cores), --backend wasm, --profile (per-kernel table of one full run), --train-step,
+ * --train-repeats 2, --no-inference, --out work_dirs/bench/detect.json. Runs in a child process (wasm threads are
+ * fixed per process).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageMeta } from '../../data/meta.js';
 import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
+import { SGD } from '../../src/train/sgd.js';
 import type { RetinaHeadOutput } from '../../detectors/retinanet/head.js';
 import { topKAboveThreshold } from '../../detectors/retinanet/postprocess.js';
 import { initEngine, type BackendName } from '../../src/engine/index.js';
@@ -57,6 +63,8 @@ interface Row {
   yardstickRunsMs: number[];
   yardstickMs: number;
   profile?: string;
+  /** Training iteration (batch 1): wall and process CPU ms per run. */
+  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number> };
 }
 
 function median(xs: number[]): number {
@@ -82,6 +90,60 @@ function calibrateScores(model: RetinaNet, out: RetinaHeadOutput, fraction: numb
   tf.tidy(() => bias.assign(tf.fill(bias.shape, target - q)));
 }
 
+/** Time `repeats` training iterations (after one warm-up) of a RetinaNet on `backbone` at h×w, batch 1. */
+async function trainIteration(backbone: (o: { seed: number; numClasses: null }) => RetinaNet['backbone'], h: number, w: number, repeats: number): Promise<NonNullable<Row['train']>> {
+  const [ph, pw] = [Math.ceil(h / 32) * 32, Math.ceil(w / 32) * 32];
+  const model = new RetinaNet({ backbone: backbone({ seed: 1, numClasses: null }), seed: 2 });
+  model.train();
+  const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const x = tf.randomUniform([1, ph, pw, 3], -2, 2, 'float32', 3) as tf.Tensor4D;
+  const meta: ImageMeta = {
+    imageId: 1,
+    file: 'random',
+    originalSize: { width: w, height: h },
+    resizedSize: { width: w, height: h },
+    padSize: { width: pw, height: ph },
+    scaleFactor: [1, 1],
+    flipped: false,
+  };
+  const s = h / 800;
+  const boxes = Float32Array.from([100, 120, 400, 500, 600, 200, 900, 420, 1000, 450, 1250, 760, 300, 550, 520, 700].map((v) => v * s));
+  const batch = { images: x, metas: [meta], targets: [{ boxes, labels: Int32Array.from([0, 5, 17, 56]) }] };
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let losses: Record<string, number> = {};
+  const step = async (): Promise<[number, number]> => {
+    const c0 = cpu();
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => {
+      const l = model.loss(batch);
+      return tf.addN(Object.entries(l).filter(([k]) => k.includes('loss')).map(([, v]) => v)) as tf.Scalar;
+    }, model.trainableVariables());
+    sgd.step(grads);
+    const v = await value.data();
+    losses = { loss: v[0]! };
+    tf.dispose([value, ...Object.values(grads)]);
+    return [performance.now() - t0, cpu() - c0];
+  };
+  try {
+    await step();
+    const runsMs: number[] = [];
+    const cpuRunsMs: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const [ms, c] = await step();
+      runsMs.push(ms);
+      cpuRunsMs.push(c);
+    }
+    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses };
+  } finally {
+    x.dispose();
+    sgd.dispose();
+    model.dispose();
+  }
+}
+
 async function child(): Promise<{ backend: string; threads: number; input: [number, number]; padded: [number, number]; rows: Row[] }> {
   const info = await initEngine({ backend: (argValue('backend') ?? 'wasm') as BackendName, threads: Number(argValue('threads') ?? availableParallelism()) });
   const [h, w] = parseInput(argValue('input') ?? '800x1333');
@@ -89,7 +151,7 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
   const repeats = Math.max(1, Number(argValue('repeats') ?? 3));
   const presets = await loadPresets();
   const rows: Row[] = [];
-  for (const entry of selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50')) {
+  for (const entry of argValue('no-inference') !== undefined ? [] : selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50')) {
     process.stderr.write(`  [${info.backend} ×${info.threads}] ${entry.name}\n`);
     // zeroInitResidual: random residual branches would blow activations up stage by stage (TiedResNet-50's C5 reaches
     // ~1e8 at random init, the head then overflows); starting each block at its identity keeps them O(1) as in a
@@ -208,6 +270,18 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
     x.dispose();
     model.dispose();
   }
+  if (argValue('train-step') !== undefined) {
+    const trainRepeats = Math.max(1, Number(argValue('train-repeats') ?? 2));
+    for (const entry of selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50')) {
+      process.stderr.write(`  [${info.backend} ×${info.threads}] ${entry.name}: training iteration at ${h}×${w}\n`);
+      let row = rows.find((r) => r.name === entry.name);
+      if (!row) {
+        row = { name: entry.name, runsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, medianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, cpuRunsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, cpuMedianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, candidates: [], detections: 0, yardstickRunsMs: [], yardstickMs: NaN };
+        rows.push(row);
+      }
+      row.train = await trainIteration(entry.pick(presets), h, w, trainRepeats);
+    }
+  }
   return { backend: info.backend, threads: info.threads, input: [h, w], padded: [ph, pw], rows };
 }
 
@@ -220,9 +294,12 @@ async function main(): Promise<void> {
     const v = argValue(k);
     return v === undefined ? [] : [`--${k}`, v];
   });
-  if (process.argv.includes('--profile')) pass.push('--profile', '1');
+  for (const flag of ['profile', 'train-step', 'no-inference']) if (process.argv.includes(`--${flag}`)) pass.push(`--${flag}`, '1');
+  const tr = argValue('train-repeats');
+  if (tr !== undefined) pass.push('--train-repeats', tr);
   const r = runChild<Awaited<ReturnType<typeof child>>>(SCRIPT, ['--child', '1', ...pass]);
   const out = argValue('out') ?? `${repoRoot}/work_dirs/bench/detect.json`;
+  const inf = r.rows.filter((x) => x.runsMs.total.length > 0);
   process.stdout.write(
     `\nRetinaNet inference, 1 image ${r.input[0]}×${r.input[1]} (padded ${r.padded[0]}×${r.padded[1]}), ${r.backend} ×${r.threads} threads; ` +
       `median ms of ${r.rows[0]?.runsMs.total.length ?? 0} runs after a warm-up\n`,
@@ -230,7 +307,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${table(
       ['backbone preset', 'backbone', 'neck', 'head', 'post', 'total', 'vs torch 6.3 s', 'detections'],
-      r.rows.map((x) => [
+      inf.map((x) => [
         x.name,
         x.medianMs.backbone,
         x.medianMs.neck,
@@ -246,7 +323,7 @@ async function main(): Promise<void> {
     `\nestimated on an idle machine (× ${YARDSTICK_IDLE_MS} ms / yardstick conv 3×3 256→256 @100×168 timed alongside)\n` +
       `${table(
         ['backbone preset', 'yardstick ms', 'backbone', 'neck', 'head', 'post', 'total', 'vs torch 6.3 s'],
-        r.rows.map((x) => {
+        inf.map((x) => {
           const f = YARDSTICK_IDLE_MS / x.yardstickMs;
           return [
             x.name,
@@ -265,15 +342,26 @@ async function main(): Promise<void> {
     `\nprocess CPU ms (all threads; on an otherwise idle machine wall ≈ CPU / threads for the threaded convolutions)\n` +
       `${table(
         ['backbone preset', 'backbone', 'neck', 'head', 'post', 'total'],
-        r.rows.map((x) => [x.name, x.cpuMedianMs.backbone, x.cpuMedianMs.neck, x.cpuMedianMs.head, x.cpuMedianMs.post, x.cpuMedianMs.total]),
+        inf.map((x) => [x.name, x.cpuMedianMs.backbone, x.cpuMedianMs.neck, x.cpuMedianMs.head, x.cpuMedianMs.post, x.cpuMedianMs.total]),
       )}\n`,
   );
   process.stdout.write(`load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${availableParallelism()} cores)\n`);
-  for (const x of r.rows) {
+  for (const x of inf) {
     process.stdout.write(
       `${x.name}: scores above score_thr per level (P3…P7): ${x.candidates.map((c) => `${c.above} → top ${c.kept}`).join(', ')}\n`,
     );
     if (x.profile) process.stdout.write(`\n${x.name}: kernels of one run\n${x.profile}\n`);
+  }
+  const trained = r.rows.filter((x) => x.train);
+  if (trained.length) {
+    process.stdout.write(
+      `\nRetinaNet training iteration, batch 1, ${r.input[0]}×${r.input[1]} (loss + backward + SGD; stem + stage 1 and BN frozen); ` +
+        `median of ${trained[0]!.train!.runsMs.length} after a warm-up\n` +
+        `${table(
+          ['backbone preset', 'wall s', 'CPU s', 'runs (s)'],
+          trained.map((x) => [x.name, x.train!.medianMs / 1000, x.train!.cpuMedianMs / 1000, x.train!.runsMs.map((v) => (v / 1000).toFixed(1)).join(', ')]),
+        )}\n`,
+    );
   }
   writeJson(out, {
     date: new Date().toISOString(),

@@ -1,7 +1,7 @@
 /**
  * One training run of an experiment config — what `tiedet train` and the demo call (mmdetection's
  * tools/train.py + `Runner`): datasets and loaders from `data`, the detector from the `model` factory (optional
- * pretrained backbone), SGD (momentum, weight decay) with the `train` schedule (auto-scaled lr if asked), the
+ * pretrained backbone), SGD (momentum, weight decay) or AdamW (`train.optimizer`) with the `train` schedule (auto-scaled lr if asked), the
  * training engine (src/train/loop.ts: checkpoints, exact resume, NaN guard, logs, Ctrl-C), evaluation on the val
  * split through eval/ during training (bbox mAP into log.jsonl, save-best), and the resolved config written to
  * `<workDir>/config.json`.
@@ -19,7 +19,9 @@ import { JsonlLogger } from '../../src/train/logger.js';
 import { autoScaleLr, type LrSchedule } from '../../src/train/lr-schedule.js';
 import { sigintAbort, train, TrainError, type IterationInfo, type TrainResult } from '../../src/train/loop.js';
 import type { ProgressStream } from '../../src/train/progress.js';
+import { AdamW } from '../../src/train/adamw.js';
 import { SGD } from '../../src/train/sgd.js';
+import type { Optimizer } from '../../src/train/types.js';
 import type { ConfigData } from '../../configs/_base.js';
 import {
   buildModel,
@@ -139,7 +141,7 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
   const model = buildModel(cfg);
   const trainLoader = new ResumableLoader(trainSet, loaderOptions(data.data, 'train', seed));
   const valLoader = valSet ? new ResumableLoader(valSet, loaderOptions(data.data, 'test', seed, data.test.batchSize)) : null;
-  let sgd: SGD | null = null;
+  let optimizer: Optimizer | null = null;
   let sig: { signal: AbortSignal; dispose(): void } | null = null;
   try {
     if (model.numClasses !== trainSet.numClasses) {
@@ -160,13 +162,18 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     const configFile = writeResolvedConfig(workDir, cfg, desc, configHash);
 
     const lr = effectiveLr(data);
-    sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr, momentum: data.train.momentum, weightDecay: data.train.weightDecay });
+    const t = data.train;
+    const params = model.namedParameters({ trainableOnly: true });
+    optimizer =
+      t.optimizer === 'AdamW'
+        ? new AdamW(params, { lr, betas: t.betas, eps: t.eps, weightDecay: t.weightDecay })
+        : new SGD(params, { lr, momentum: t.momentum, weightDecay: t.weightDecay });
     const trainData = loaderTrainData(trainLoader);
     const itersPerEpoch = Math.ceil(trainData.batchesPerEpoch / data.train.accumulate);
     const totalIters = itersPerEpoch * data.train.epochs;
     log(
       `model: ${desc.type}, ${(desc.parameters / 1e6).toFixed(2)} M parameters (${(desc.trainableParameters / 1e6).toFixed(2)} M trainable); ` +
-        `${data.train.epochs} epochs × ${itersPerEpoch} iterations, ${data.data.batchSize}×${data.train.accumulate} images per update, lr ${lr}`,
+        `${data.train.epochs} epochs × ${itersPerEpoch} iterations, ${data.data.batchSize}×${data.train.accumulate} images per update, ${data.train.optimizer} lr ${lr}`,
     );
     log(`work dir: ${workDir}`);
 
@@ -189,7 +196,7 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
       model,
       lossFn: (batch) => model.loss(batch),
       data: trainData,
-      optimizer: sgd,
+      optimizer,
       schedule: scheduleOf(data.train, lr),
       workDir,
       resume: opts.resume,
@@ -239,7 +246,7 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     };
   } finally {
     sig?.dispose();
-    sgd?.dispose();
+    optimizer?.dispose();
     model.dispose();
     await trainLoader.close();
     await valLoader?.close();

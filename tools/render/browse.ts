@@ -8,25 +8,14 @@
  * and listing them; 'error' stops at the first with the file, record and field named.
  */
 import { basename } from 'node:path';
-import { CocoDataset, CocoFormatError, type CocoImage } from '../../eval/coco.js';
+import type { CocoAnnotation, CocoImage } from '../../eval/coco.js';
 import type { RgbImage } from '../../data/image.js';
-import { categoryColor, drawInstances, GT_STYLE, instanceColor, type Instance } from './draw.js';
+import { drawInstances, GT_STYLE } from './draw.js';
 import { writeGallery, type SkippedItem } from './gallery.js';
-import { checkImagesDir, runImageJob, selectImageIds, type ImageFormat, type OnBad } from './job.js';
-import type { ColorBy } from './render.js';
+import { openDrawJob, type DrawJobOptions } from './job.js';
+import { gtInstances } from './render.js';
 
-export interface BrowseOptions {
-  gt: string;
-  images: string;
-  out: string;
-  imgIds?: readonly number[];
-  maxImages?: number;
-  colorBy?: ColorBy;
-  format?: ImageFormat;
-  onBad?: OnBad;
-  log?: (line: string) => void;
-  progressEvery?: number;
-}
+export type BrowseOptions = DrawJobOptions;
 
 export interface BrowseSummary {
   out: string;
@@ -39,50 +28,18 @@ export interface BrowseSummary {
 }
 
 export async function browseDataset(opts: BrowseOptions): Promise<BrowseSummary> {
-  const colorBy = opts.colorBy ?? 'category';
-  const onBad = opts.onBad ?? 'error';
-  const log = opts.log ?? (() => {});
-  checkImagesDir(opts.images);
-  const gt = CocoDataset.fromFile(opts.gt);
-  const imageIds = selectImageIds(gt, { imgIds: opts.imgIds, maxImages: opts.maxImages });
+  const { colorBy, onBad, log, gt, run } = openDrawJob(opts);
   const badAnns: SkippedItem[] = [];
   let instances = 0;
 
+  const skipBadMask = onBad === 'skip' ? (a: CocoAnnotation, e: Error) => badAnns.push({ what: gt.describeAnnotation(a), reason: e.message }) : undefined;
   const draw = (img: RgbImage, rec: CocoImage) => {
-    const list: Instance[] = gt.annsByImage(rec.id).map((a, k) => {
-      let mask;
-      if (a.segmentation !== undefined) {
-        try {
-          mask = gt.rle(a);
-        } catch (e) {
-          if (onBad !== 'skip' || !(e instanceof CocoFormatError)) throw e;
-          badAnns.push({ what: gt.describeAnnotation(a), reason: e.message });
-        }
-      }
-      const name = gt.categories.get(a.category_id)?.name ?? `category ${a.category_id}`;
-      return {
-        color: colorBy === 'category' ? categoryColor(a.category_id) : instanceColor(k),
-        box: a.bbox,
-        mask,
-        label: a.iscrowd ? `${name} (crowd)` : name,
-      };
-    });
+    const list = gtInstances(gt, rec.id, colorBy, true, skipBadMask);
     instances += list.length;
     return { image: drawInstances(img, list, GT_STYLE).image };
   };
 
-  const job = await runImageJob({
-    gt,
-    imagesDir: opts.images,
-    outDir: opts.out,
-    imageIds,
-    format: opts.format ?? 'png',
-    onBad,
-    draw,
-    log,
-    progressEvery: opts.progressEvery,
-    name: 'browse-dataset',
-  });
+  const job = await run(draw, 'browse-dataset');
   if (badAnns.length > 0) log(`browse-dataset: skipped the mask of ${badAnns.length} malformed annotation(s) (--on-bad skip)`);
   const skipped = [...job.skipped, ...badAnns];
   const info = [

@@ -4,11 +4,13 @@
  * go (the same relative path with the extension replaced, collision-free, never over an input), reading each image
  * at its annotated size (`data/image.ts`), calling the command's drawing function, writing the result, progress
  * lines, and the `--on-bad` policy for image files (error: stop with the file named; skip: count and list them).
+ * `openDrawJob` is the start both commands share: the options' defaults, the images folder checked, the annotation
+ * file read, the image ids selected.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, posix, resolve } from 'node:path';
-import { CocoFormatError, type CocoDataset, type CocoImage } from '../../eval/coco.js';
+import { CocoDataset, CocoFormatError, type CocoImage } from '../../eval/coco.js';
 import { boxOcclusionRatio } from '../../eval/occlusion.js';
 import { ImageError, readImage, writeImage, type RgbImage } from '../../data/image.js';
 import { fontsAvailable } from './draw.js';
@@ -16,6 +18,42 @@ import type { GalleryRow, SkippedItem } from './gallery.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 export type OnBad = 'error' | 'skip';
+export type ColorBy = 'category' | 'instance';
+
+/** What both drawing commands take (`renderResults`, `browseDataset`). */
+export interface DrawJobOptions {
+  /** COCO annotation JSON: each image's file name and size (and the ground truth). */
+  gt: string;
+  /** Folder of the image files (joined with each image's `file_name`). */
+  images: string;
+  out: string;
+  imgIds?: readonly number[];
+  maxImages?: number;
+  colorBy?: ColorBy;
+  format?: ImageFormat;
+  onBad?: OnBad;
+  /** Progress and warnings (stderr in the CLI). */
+  log?: (line: string) => void;
+  progressEvery?: number;
+}
+
+/**
+ * The start of a drawing job: defaults filled in (colour by category, PNG, stop on bad input, no log), the images
+ * folder checked, the annotation file read and the image ids selected; `run(draw, name)` then runs the image loop
+ * (`runImageJob`) over them with these options.
+ */
+export function openDrawJob(opts: DrawJobOptions) {
+  const colorBy: ColorBy = opts.colorBy ?? 'category';
+  const onBad: OnBad = opts.onBad ?? 'error';
+  const log = opts.log ?? (() => {});
+  checkImagesDir(opts.images);
+  const gt = CocoDataset.fromFile(opts.gt);
+  const imageIds = selectImageIds(gt, { imgIds: opts.imgIds, maxImages: opts.maxImages });
+  const format: ImageFormat = opts.format ?? 'png';
+  const run = (draw: JobOptions['draw'], name: string) =>
+    runImageJob({ gt, imagesDir: opts.images, outDir: opts.out, imageIds, format, onBad, draw, log, progressEvery: opts.progressEvery, name });
+  return { colorBy, onBad, log, gt, imageIds, run };
+}
 
 /** Image ids to draw: all ids of `gt` ascending, or `imgIds` (each must exist) in the given order, cut to `maxImages`. */
 export function selectImageIds(gt: CocoDataset, opts: { imgIds?: readonly number[]; maxImages?: number }): number[] {

@@ -8,38 +8,24 @@
  * size; it may hold no annotations (then AP is "–" and the GT panel is empty).
  */
 import { basename } from 'node:path';
-import { CocoDataset, type CocoAnnotation, type CocoImage } from '../../eval/coco.js';
+import { CocoFormatError, type CocoAnnotation, type CocoDataset, type CocoImage } from '../../eval/coco.js';
 import type { IouType } from '../../eval/cocoeval.js';
 import type { RgbImage } from '../../data/image.js';
 import { categoryColor, drawInstances, GT_STYLE, instanceColor, PREDICTION_STYLE, sideBySide, type Instance } from './draw.js';
 import { writeGallery, type SkippedItem } from './gallery.js';
 import { ImageApScorer } from './image-ap.js';
-import { checkImagesDir, runImageJob, selectImageIds, type ImageFormat, type OnBad } from './job.js';
+import { openDrawJob, type ColorBy, type DrawJobOptions } from './job.js';
 import { loadResults, namingResults } from './results.js';
 
-export type ColorBy = 'category' | 'instance';
-
-export interface RenderOptions {
-  /** Folder of the image files (joined with each image's `file_name`). */
-  images: string;
+/** `gt`: its annotations give the AP and the GT panel. */
+export interface RenderOptions extends DrawJobOptions {
   /** COCO results JSON (a list of detections). */
   results: string;
-  /** COCO annotation JSON: file names and sizes of the images; its annotations give the AP and the GT panel. */
-  gt: string;
-  out: string;
   /** Detections with score ≥ this are drawn (default 0.5); AP always uses all detections. */
   scoreThr?: number;
   /** 'segm' draws masks, 'bbox' boxes only; default: 'segm' when some result has a mask, else 'bbox'. */
   iouType?: IouType;
-  imgIds?: readonly number[];
-  maxImages?: number;
   sideBySide?: boolean;
-  colorBy?: ColorBy;
-  format?: ImageFormat;
-  onBad?: OnBad;
-  /** Progress and warnings (stderr in the CLI). */
-  log?: (line: string) => void;
-  progressEvery?: number;
 }
 
 export interface RenderSummary {
@@ -60,12 +46,31 @@ function catName(gt: CocoDataset, id: number): string {
   return gt.categories.get(id)?.name ?? `category ${id}`;
 }
 
-/** The ground truth of an image as drawable instances (masks only when `masks`). */
-export function gtInstances(gt: CocoDataset, imageId: number, colorBy: ColorBy, masks: boolean): Instance[] {
+/**
+ * The ground truth of an image as drawable instances (masks only when `masks`). A malformed mask throws its
+ * `CocoFormatError`, unless `onBadMask` is given: then it is told, and the instance is drawn without its mask.
+ */
+export function gtInstances(
+  gt: CocoDataset,
+  imageId: number,
+  colorBy: ColorBy,
+  masks: boolean,
+  onBadMask?: (a: CocoAnnotation, e: CocoFormatError) => void,
+): Instance[] {
+  const maskOf = (a: CocoAnnotation) => {
+    if (!masks || a.segmentation === undefined) return undefined;
+    try {
+      return gt.rle(a);
+    } catch (e) {
+      if (!onBadMask || !(e instanceof CocoFormatError)) throw e;
+      onBadMask(a, e);
+      return undefined;
+    }
+  };
   return gt.annsByImage(imageId).map((a, k) => ({
     color: colorBy === 'category' ? categoryColor(a.category_id) : instanceColor(k),
     box: a.bbox,
-    mask: masks && a.segmentation !== undefined ? gt.rle(a) : undefined,
+    mask: maskOf(a),
     label: a.iscrowd ? `${catName(gt, a.category_id)} (crowd)` : catName(gt, a.category_id),
   }));
 }
@@ -73,14 +78,7 @@ export function gtInstances(gt: CocoDataset, imageId: number, colorBy: ColorBy, 
 export async function renderResults(opts: RenderOptions): Promise<RenderSummary> {
   const scoreThr = opts.scoreThr ?? 0.5;
   if (!Number.isFinite(scoreThr)) throw new Error(`--score-thr: expected a number, got ${scoreThr}`);
-  const colorBy = opts.colorBy ?? 'category';
-  const format = opts.format ?? 'png';
-  const onBad = opts.onBad ?? 'error';
-  const log = opts.log ?? (() => {});
-  checkImagesDir(opts.images);
-
-  const gt = CocoDataset.fromFile(opts.gt);
-  const imageIds = selectImageIds(gt, { imgIds: opts.imgIds, maxImages: opts.maxImages });
+  const { colorBy, onBad, log, gt, imageIds, run } = openDrawJob(opts);
   const { dt, hasMask, skipped: skippedResults, unknownCategory } = loadResults(gt, opts.results, onBad);
   const anyMask = hasMask.some((m) => m);
   const iouType: IouType = opts.iouType ?? (anyMask ? 'segm' : 'bbox');
@@ -122,18 +120,7 @@ export async function renderResults(opts: RenderOptions): Promise<RenderSummary>
       return { image, row: { det: n, detTotal: all.length, ap: imgAp } };
     });
 
-  const job = await runImageJob({
-    gt,
-    imagesDir: opts.images,
-    outDir: opts.out,
-    imageIds,
-    format,
-    onBad,
-    draw,
-    log,
-    progressEvery: opts.progressEvery,
-    name: 'render',
-  });
+  const job = await run(draw, 'render');
   const overall = scorer.overall();
   const info = [
     `results ${basename(opts.results)} · ground truth ${basename(opts.gt)} · images ${opts.images}`,
