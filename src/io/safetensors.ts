@@ -35,6 +35,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { concatArrays } from '../ops/typed-rows.js';
 
 /** Every dtype of the safetensors format, with its size in bits, in the order of the reference `Dtype` enum. */
 const DTYPE_BITS = {
@@ -578,14 +579,7 @@ export function serializeSafetensors(
   tensors: Iterable<readonly [string, SafetensorsInput]>,
   metadata?: Readonly<Record<string, string>> | null,
 ): Uint8Array {
-  const chunks = prepare(tensors, metadata);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatArrays(prepare(tensors, metadata), Uint8Array);
 }
 
 /**

@@ -21,6 +21,7 @@
  * Anchors depend only on the feature-map sizes: `AnchorGenerator.gridAnchors` caches them per shape (a bounded
  * cache; the returned arrays are shared — treat them as read-only).
  */
+import { concatArrays } from './typed-rows.js';
 
 /** mmdet `AnchorGenerator` arguments (camelCase). Give `scales` or (`octaveBaseScale`, `scalesPerOctave`). */
 export interface AnchorGeneratorConfig {
@@ -285,12 +286,6 @@ export class AnchorGenerator {
       const vw = Math.min(Math.ceil(w / sw), fw);
       return gridValidFlags([fh, fw], [vh, vw], this.numBaseAnchors[i]!);
     });
-    const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatArrays(parts, Uint8Array);
   }
 }

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Gradients } from './sgd.js';
-import { gradientFor, type OptimizerState } from './optimizer-state.js';
+import { gradientFor, uniqueParams, type OptimizerState } from './optimizer-state.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -46,12 +46,7 @@ export class AdamW {
   private isDisposed = false;
 
   constructor(params: Iterable<readonly [string, tf.Variable]>, opts: AdamWOptions) {
-    this.params = [...params];
-    const names = new Set<string>();
-    for (const [name] of this.params) {
-      if (names.has(name)) throw new Error(`AdamW: duplicate parameter name "${name}"`);
-      names.add(name);
-    }
+    this.params = uniqueParams('AdamW', params);
     this.lr = opts.lr;
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;

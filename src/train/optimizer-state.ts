@@ -20,6 +20,17 @@ export interface OptimizerState {
   tensors: Map<string, tf.Tensor>;
 }
 
+/** The parameters as a list; a repeated name is an error naming the optimizer and the name. */
+export function uniqueParams(owner: string, params: Iterable<readonly [string, tf.Variable]>): Array<readonly [string, tf.Variable]> {
+  const list = [...params];
+  const names = new Set<string>();
+  for (const [name] of list) {
+    if (names.has(name)) throw new Error(`${owner}: duplicate parameter name "${name}"`);
+    names.add(name);
+  }
+  return list;
+}
+
 /** The gradient of parameter `name` (variable `v`) in `grads` (keyed by parameter name, or by TF.js variable name). */
 export function gradientFor(grads: Gradients, name: string, v: tf.Variable): tf.Tensor | undefined {
   if (grads instanceof Map) return grads.get(name);

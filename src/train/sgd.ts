@@ -17,7 +17,7 @@
  * given — the caller does (`tf.dispose(grads)`). All temporaries live in a `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gradientFor, type OptimizerState } from './optimizer-state.js';
+import { gradientFor, uniqueParams, type OptimizerState } from './optimizer-state.js';
 
 export interface SGDOptions {
   lr: number;
@@ -64,12 +64,7 @@ export class SGD {
    *   gradients and are skipped).
    */
   constructor(params: Iterable<readonly [string, tf.Variable]>, opts: SGDOptions) {
-    this.params = [...params];
-    const names = new Set<string>();
-    for (const [name] of this.params) {
-      if (names.has(name)) throw new Error(`SGD: duplicate parameter name "${name}"`);
-      names.add(name);
-    }
+    this.params = uniqueParams('SGD', params);
     this.lr = opts.lr;
     this.momentum = opts.momentum ?? 0;
     this.dampening = opts.dampening ?? 0;

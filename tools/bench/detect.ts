@@ -90,6 +90,19 @@ function calibrateScores(model: RetinaNet, out: RetinaHeadOutput, fraction: numb
   tf.tidy(() => bias.assign(tf.fill(bias.shape, target - q)));
 }
 
+/** The meta of a random h×w input padded to a multiple of 32 (no resize, no flip). */
+function randomImageMeta(h: number, w: number): ImageMeta {
+  return {
+    imageId: 1,
+    file: 'random',
+    originalSize: { width: w, height: h },
+    resizedSize: { width: w, height: h },
+    padSize: { width: Math.ceil(w / 32) * 32, height: Math.ceil(h / 32) * 32 },
+    scaleFactor: [1, 1],
+    flipped: false,
+  };
+}
+
 /** Time `repeats` training iterations (after one warm-up) of a RetinaNet on `backbone` at h×w, batch 1. */
 async function trainIteration(backbone: (o: { seed: number; numClasses: null }) => RetinaNet['backbone'], h: number, w: number, repeats: number): Promise<NonNullable<Row['train']>> {
   const [ph, pw] = [Math.ceil(h / 32) * 32, Math.ceil(w / 32) * 32];
@@ -97,15 +110,7 @@ async function trainIteration(backbone: (o: { seed: number; numClasses: null }) 
   model.train();
   const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const x = tf.randomUniform([1, ph, pw, 3], -2, 2, 'float32', 3) as tf.Tensor4D;
-  const meta: ImageMeta = {
-    imageId: 1,
-    file: 'random',
-    originalSize: { width: w, height: h },
-    resizedSize: { width: w, height: h },
-    padSize: { width: pw, height: ph },
-    scaleFactor: [1, 1],
-    flipped: false,
-  };
+  const meta = randomImageMeta(h, w);
   const s = h / 800;
   const boxes = Float32Array.from([100, 120, 400, 500, 600, 200, 900, 420, 1000, 450, 1250, 760, 300, 550, 520, 700].map((v) => v * s));
   const batch = { images: x, metas: [meta], targets: [{ boxes, labels: Int32Array.from([0, 5, 17, 56]) }] };
@@ -159,15 +164,7 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
     const model = new RetinaNet({ backbone: entry.pick(presets)({ seed: 1, numClasses: null, zeroInitResidual: true }), seed: 2 });
     model.eval();
     const x = tf.randomUniform([1, ph, pw, 3], -2, 2, 'float32', 3) as tf.Tensor4D;
-    const meta: ImageMeta = {
-      imageId: 1,
-      file: 'random',
-      originalSize: { width: w, height: h },
-      resizedSize: { width: w, height: h },
-      padSize: { width: pw, height: ph },
-      scaleFactor: [1, 1],
-      flipped: false,
-    };
+    const meta = randomImageMeta(h, w);
     const runsMs: Row['runsMs'] = { backbone: [], neck: [], head: [], post: [], total: [] };
     const cpuRunsMs: Row['cpuRunsMs'] = { backbone: [], neck: [], head: [], post: [], total: [] };
     const cpu = () => {
