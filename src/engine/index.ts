@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels, wasmKernelNames } from './kernels/index.js';
 import { loadThreadedWasmBackend, type WasmBackendModule } from './wasm-threads.js';
+import { guardWasmMalloc, type WasmHeapModule } from './wasm-heap-guard.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -167,7 +168,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   await tf.ready();
   silenceCpuBanner();
-  if (chosen === 'wasm') registerWasmKernels();
+  if (chosen === 'wasm') {
+    registerWasmKernels();
+    guardWasmMalloc((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
+  }
   const projectKernels = chosen === 'wasm' ? wasmKernelNames() : [];
   current = {
     backend: chosen,
