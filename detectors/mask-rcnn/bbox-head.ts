@@ -23,6 +23,7 @@ import { Linear } from '../../src/nn/linear.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { crossEntropyLoss, l1Loss } from '../../src/ops/losses.js';
+import { rowLoss } from '../../src/ops/row-loss.js';
 import { checkNumClasses, stackLayers } from '../head-layers.js';
 
 export interface BBoxHeadOptions {
@@ -117,16 +118,9 @@ export function bboxHeadLoss(out: BBoxHeadOutput, t: BBoxTargets, numClasses: nu
   return tf.tidy(() => {
     const avgFactor = Math.max(R, 1);
     const lossCls = crossEntropyLoss(out.cls, t.labels, { reduction: 'mean', avgFactor });
-    let lossBbox: tf.Tensor;
-    const P = t.posRows.length;
-    if (P > 0) {
-      // row r, class c of the [R, C, 4] view → row r·C + c of [R·C, 4]
-      const flat = Int32Array.from(t.posRows, (r) => r * numClasses + t.labels[r]!);
-      const pred = tf.gather(tf.reshape(out.reg, [R * numClasses, 4]), tf.tensor1d(flat, 'int32'));
-      lossBbox = l1Loss(pred, tf.tensor2d(t.deltas, [P, 4]), { reduction: 'mean', avgFactor: R });
-    } else {
-      lossBbox = tf.mul(tf.sum(out.reg), 0);
-    }
+    // row r, class c of the [R, C, 4] view → row r·C + c of [R·C, 4]
+    const flat = Int32Array.from(t.posRows, (r) => r * numClasses + t.labels[r]!);
+    const lossBbox = rowLoss(tf.reshape(out.reg, [R * numClasses, 4]), flat, t.deltas, (p, y) => l1Loss(p, y, { reduction: 'mean', avgFactor: R }));
     const acc =
       R > 0 ? tf.mul(tf.mean(tf.cast(tf.equal(tf.argMax(out.cls, 1), tf.tensor1d(t.labels, 'int32')), 'float32')), 100) : tf.scalar(0);
     return {

@@ -23,6 +23,7 @@ import { normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { binaryCrossEntropyWithLogits, l1Loss } from '../../src/ops/losses.js';
+import { rowLoss } from '../../src/ops/row-loss.js';
 import { flattenLevels, forwardLevels, type DenseHeadOutput } from '../dense-head.js';
 import type { RpnTargets } from './rpn-targets.js';
 
@@ -94,20 +95,8 @@ export function rpnLoss(out: RpnHeadOutput, t: RpnTargets, w: RpnLossWeights): {
     const cls = flattenRpnLevels(out.cls, 1);
     const reg = flattenRpnLevels(out.reg, 4);
     const o = { reduction: 'mean' as const, avgFactor: t.avgFactor };
-    let lossCls: tf.Tensor;
-    if (t.sampled.length > 0) {
-      const logits = tf.gather(cls, tf.tensor1d(t.sampled, 'int32'));
-      lossCls = binaryCrossEntropyWithLogits(logits, tf.tensor2d(t.sampledTargets, [t.sampled.length, 1]), o);
-    } else {
-      lossCls = tf.mul(tf.sum(cls), 0);
-    }
-    let lossBbox: tf.Tensor;
-    if (t.posIndices.length > 0) {
-      const pred = tf.gather(reg, tf.tensor1d(t.posIndices, 'int32'));
-      lossBbox = l1Loss(pred, tf.tensor2d(t.bboxTargets, [t.posIndices.length, 4]), o);
-    } else {
-      lossBbox = tf.mul(tf.sum(reg), 0);
-    }
+    const lossCls = rowLoss(cls, t.sampled, t.sampledTargets, (p, y) => binaryCrossEntropyWithLogits(p, y, o));
+    const lossBbox = rowLoss(reg, t.posIndices, t.bboxTargets, (p, y) => l1Loss(p, y, o));
     return {
       loss_rpn_cls: tf.mul(lossCls, w.clsWeight) as tf.Scalar,
       loss_rpn_bbox: tf.mul(lossBbox, w.bboxWeight) as tf.Scalar,

@@ -19,6 +19,7 @@ import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { AnchorGenerator, type FeatureSize } from '../../src/ops/anchors.js';
 import { l1Loss, labelsToOneHot, sigmoidFocalLoss, smoothL1Loss } from '../../src/ops/losses.js';
+import { rowLoss } from '../../src/ops/row-loss.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DeepPartial } from '../config-merge.js';
 import { featureSizes, flattenLevels, imageLevelOutputs } from '../dense-head.js';
@@ -110,7 +111,7 @@ export class RetinaNet extends Module implements Detector {
       const t = this.targets(featureSizes(out.cls), batch.metas, batch);
       const n = batch.images.shape[0];
       const cls = tf.reshape(flattenLevels(out.cls, C), [n * t.numAnchors, C]);
-      const reg = tf.reshape(flattenLevels(out.reg, 4), [n * t.numAnchors, 4]);
+      const reg = tf.reshape(flattenLevels(out.reg, 4), [n * t.numAnchors, 4]) as tf.Tensor2D;
       const focal = sigmoidFocalLoss(cls, labelsToOneHot(t.labels, C), {
         weight: tf.tensor1d(t.labelWeights),
         alpha: cfg.loss.focal.alpha,
@@ -118,15 +119,10 @@ export class RetinaNet extends Module implements Detector {
         reduction: 'mean',
         avgFactor: t.avgFactor,
       });
-      let bbox: tf.Tensor;
-      if (t.numPos > 0) {
-        const pred = tf.gather(reg, tf.tensor1d(t.posIndices, 'int32'));
-        const target = tf.tensor2d(t.bboxTargets, [t.numPos, 4]);
-        const o = { reduction: 'mean' as const, avgFactor: t.avgFactor };
-        bbox = cfg.loss.bbox.type === 'l1' ? l1Loss(pred, target, o) : smoothL1Loss(pred, target, { ...o, beta: cfg.loss.bbox.beta });
-      } else {
-        bbox = tf.mul(tf.sum(reg), 0); // no positives: 0, still connected to the head
-      }
+      const o = { reduction: 'mean' as const, avgFactor: t.avgFactor };
+      const bbox = rowLoss(reg, t.posIndices, t.bboxTargets, (p, y) =>
+        cfg.loss.bbox.type === 'l1' ? l1Loss(p, y, o) : smoothL1Loss(p, y, { ...o, beta: cfg.loss.bbox.beta }),
+      );
       return {
         loss_cls: tf.mul(focal, cfg.loss.focal.weight) as tf.Scalar,
         loss_bbox: tf.mul(bbox, cfg.loss.bbox.weight) as tf.Scalar,
