@@ -1,6 +1,6 @@
 /**
- * tiedet's SIMD heap passes (src/engine/kernels/wasm/plumbing.wat → simd-plumbing-binary.ts):
- *  - the committed bytes are what the .wat assembles to (both memory variants);
+ * tiedet's SIMD heap passes (src/engine/kernels/wasm/plumbing.wat → wasm-binaries.ts):
+ *  - the committed generated files (winograd.wat, wasm-binaries.ts) are what `npm run build:wasm` writes;
  *  - each kernel, run on a memory of its own (shared and plain), matches a plain-JS reference exactly;
  *  - on the TF.js wasm heap, splitToBlocks / blocksToChannels / addToEverySplit give the same tensors with the SIMD
  *    module as with the JavaScript loops, and both match a tf-ops reference (BN + ReLU, split, blocks into the batch);
@@ -11,9 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { addToEverySplit, blocksToChannels, splitToBlocks } from '../../src/engine/kernels/tensor-plumbing.js';
-import { PLUMBING_WASM_PLAIN, PLUMBING_WASM_SHARED } from '../../src/engine/kernels/simd-plumbing-binary.js';
-import { backendMemory, setSimdPlumbing, simdPlumbing, type SimdPlumbing } from '../../src/engine/kernels/simd-plumbing.js';
-import { OUT_PATH, generatedSource } from '../../tools/wasm/build.js';
+import { PLUMBING_WASM_PLAIN, PLUMBING_WASM_SHARED } from '../../src/engine/kernels/wasm-binaries.js';
+import { backendMemory } from '../../src/engine/kernels/heap-wasm.js';
+import { setSimdPlumbing, simdPlumbing, type SimdPlumbing } from '../../src/engine/kernels/simd-plumbing.js';
+import { generatedFiles } from '../../tools/wasm/build.js';
 
 interface Wasm {
   Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => { buffer: ArrayBuffer };
@@ -33,8 +34,10 @@ function rand(n: number, seed: number): Float32Array {
 }
 
 describe('SIMD plumbing module', () => {
-  it('the committed binary is what plumbing.wat assembles to', async () => {
-    expect(readFileSync(OUT_PATH, 'utf8')).toBe(await generatedSource());
+  it('the committed generated .wat and binaries are what `npm run build:wasm` writes', async () => {
+    const files = await generatedFiles();
+    expect(Object.keys(files).length).toBe(2);
+    for (const [path, text] of Object.entries(files)) expect(readFileSync(path, 'utf8'), path).toBe(text);
   });
 
   for (const variant of ['shared', 'plain'] as const) {

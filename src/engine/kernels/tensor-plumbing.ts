@@ -9,6 +9,7 @@
  * one reference the engine will own when it wraps the returned TensorInfo.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapAddress as addressOf } from './heap-wasm.js';
 import { simdPlumbing } from './simd-plumbing.js';
 
 /** The parts of the wasm backend (`BackendWasm`) the kernels use. */
@@ -151,12 +152,6 @@ export function swapLastTwo(t: tf.Tensor): tf.Tensor {
 function smallFactor(n: number): number {
   for (let f = 2; f <= 64 && f * f <= n; f++) if (n % f === 0) return f;
   return 1;
-}
-
-/** Byte address of a tensor's data in the wasm heap. */
-function addressOf(t: tf.Tensor): number {
-  const be = tf.backend() as unknown as WasmBackendLike;
-  return be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }).byteOffset;
 }
 
 /**

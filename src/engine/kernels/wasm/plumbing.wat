@@ -1,7 +1,7 @@
-;; tiedet's SIMD heap passes for the TiedBottleneck inference path (src/engine/kernels/simd-plumbing.ts).
+;; tiedet's SIMD heap passes for the TiedBottleneck inference path (simd-plumbing.ts).
 ;; They run on the TF.js wasm backend's own memory (imported), on tensors it allocated; every pointer is a byte
 ;; address in that memory, every count a number of 4-float groups unless said otherwise.
-;; Built by `npm run build:wasm` (tools/wasm/build.ts) into simd-plumbing-binary.ts, once per memory kind
+;; Built by `npm run build:wasm` (tools/wasm/build.ts) into wasm-binaries.ts, once per memory kind
 ;; (MEMORY_LIMITS: shared for the threaded backend, plain otherwise); a test checks the committed bytes match.
 (module
   (import "env" "memory" (memory MEMORY_LIMITS))
