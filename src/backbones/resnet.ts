@@ -29,6 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TiedLinear } from '../layers/tfc.js';
 import { TiedSE } from '../layers/tied-se.js';
 import { BatchNorm2d } from '../nn/batchnorm2d.js';
+import { checkpoint, noGrad } from '../nn/checkpoint.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { convBn } from '../nn/conv-bn.js';
 import { convOutputSize, globalAvgPool, maxPool2d } from '../nn/functional.js';
@@ -85,6 +86,15 @@ export interface BackboneOptions {
   zeroInitResidual?: boolean;
   /** Default 'random'. */
   init?: WeightInit;
+  /**
+   * Activation checkpointing of the stem and every residual block while training (mmdetection's `with_cp`,
+   * nn/checkpoint.ts): under a gradient tape only block outputs are kept and each block's forward runs again in
+   * the backward pass. Less memory (what lets full-resolution training fit the 4 GiB wasm heap), ~1 more backbone
+   * forward per step. The frozen prefix (stem, layer1…layerK for `frozenStages` K) becomes a constant for the tape:
+   * no backward pass through it at all, so the gradient with respect to the input image is zero. No effect on
+   * inference. Default false.
+   */
+  withCp?: boolean;
 }
 
 /** Everything a block factory gets for one block. */
@@ -269,6 +279,8 @@ export class ResNet extends Module implements Backbone, CountsMacs {
   readonly strides: StageChannels = RESNET_STRIDES;
   readonly frozenStages: number;
   readonly normEval: boolean;
+  /** Activation checkpointing of the stem and blocks while training (`BackboneOptions.withCp`). */
+  readonly withCp: boolean;
   readonly numClasses: number;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
@@ -280,6 +292,7 @@ export class ResNet extends Module implements Backbone, CountsMacs {
     const { rng, convInit } = resolveInit(options);
     this.frozenStages = checkFrozenStages(options.frozenStages ?? 1);
     this.normEval = options.normEval ?? true;
+    this.withCp = options.withCp ?? false;
     const classes = options.numClasses === undefined ? 1000 : (options.numClasses ?? 0);
     if (!Number.isInteger(classes) || classes < 0) throw new Error(`ResNet: numClasses must be a non-negative integer or null, got ${classes}`);
     this.numClasses = classes;
@@ -375,12 +388,35 @@ export class ResNet extends Module implements Backbone, CountsMacs {
     this.assertAlive('forward');
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`ResNet: expected an [n, h, w, 3] input, got [${x.shape.join(', ')}]`);
     return tf.tidy(() => {
-      const c2 = this.stages[0]!.forward(this.stem(x));
-      const c3 = this.stages[1]!.forward(c2);
-      const c4 = this.stages[2]!.forward(c3);
-      const c5 = this.stages[3]!.forward(c4);
+      // With withCp, the frozen prefix (stem, layer1…layerK for frozenStages K) is a constant for the tape: the
+      // image needs no gradient, so its backward pass would serve nothing (mmdetection's requires_grad=False).
+      const frozenPrefix = this.withCp ? this.frozenStages : -1;
+      const stem = (t: tf.Tensor4D) => (frozenPrefix >= 0 ? noGrad((u) => this.stem(u), t) : this.cp((u) => this.stem(u), t, [this.conv1, this.bn1]));
+      const c2 = frozenPrefix >= 1 ? noGrad((t) => this.stages[0]!.forward(this.stem(t)), x) : this.runStage(0, stem(x));
+      const c3 = this.runStage(1, c2);
+      const c4 = this.runStage(2, c3);
+      const c5 = this.runStage(3, c4);
       return { c2, c3, c4, c5 };
     });
+  }
+
+  /** Stage k's blocks in order, each checkpointed when `withCp` (and a tape is recording); frozen stages constant. */
+  private runStage(k: number, x: tf.Tensor4D): tf.Tensor4D {
+    const stage = this.stages[k]!;
+    if (!this.withCp) return stage.forward(x);
+    if (k + 1 <= this.frozenStages) return noGrad((t) => stage.forward(t), x);
+    let y = x;
+    for (let i = 0; i < stage.length; i++) {
+      const block = stage.at(i) as unknown as Module & { forward(t: tf.Tensor4D): tf.Tensor4D };
+      y = this.cp((t) => block.forward(t), y, [block]);
+    }
+    return y;
+  }
+
+  /** `run(x)`, checkpointed over the trainable parameters of `owners` when `withCp`. */
+  private cp(run: (t: tf.Tensor4D) => tf.Tensor4D, x: tf.Tensor4D, owners: readonly Module[]): tf.Tensor4D {
+    if (!this.withCp) return run(x);
+    return checkpoint(run, x, owners.flatMap((m) => m.trainableVariables()));
   }
 
   /** [n, h, w, 3] → logits [n, numClasses] (global average pool of C5, then `fc`). */

@@ -517,7 +517,8 @@ export function computeInMemory(
     const sc = newHeapTensor([Math.max(scratch, 1)]);
     try {
       heap.refresh();
-      const base = (t: tf.Tensor) => heapF32(t).byteOffset >> 2;
+      // Unsigned shift: heap addresses pass 2 GiB in full-resolution training.
+      const base = (t: tf.Tensor) => heapF32(t).byteOffset >>> 2;
       const outAt = base(out);
       const exAt = base(ex);
       heap.f32.set(extra, exAt);

@@ -17,13 +17,19 @@ export interface Timing {
 }
 
 /** Run `fn` once to warm up, then `repeats` times; `fn` must finish its work (e.g. await data()) before returning. */
-export async function time(fn: () => Promise<void> | void, repeats: number): Promise<Timing> {
+export async function time(fn: () => Promise<void> | void, repeats: number, progress?: string): Promise<Timing> {
+  const say = (what: string, ms: number) => {
+    if (progress) process.stderr.write(`    ${progress}: ${what} ${(ms / 1000).toFixed(2)} s\n`);
+  };
+  const w0 = performance.now();
   await fn();
+  say('warm-up', performance.now() - w0);
   const runsMs: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
     await fn();
     runsMs.push(performance.now() - t0);
+    say(`run ${i + 1}/${repeats}`, runsMs[i]!);
   }
   const sorted = [...runsMs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

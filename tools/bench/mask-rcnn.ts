@@ -6,7 +6,8 @@
  *   NMS 0.7, 1000 kept) | RoI box head (1000 RoIs: RoIAlign 7×7, 2 FC, softmax, per-class decode + NMS) |
  *   mask head + paste (100 detections: RoIAlign 14×14, 4 convs, deconv, 28×28 → pasted into the image, RLE),
  *   and the end-to-end `predict`;
- *   training step (ResNet-50-FPN, batch 1, 1333×800): loss forward + backward + SGD update (momentum, weight decay).
+ *   training step (ResNet-50-FPN and TiedResNet-50-FPN, batch 1, 1333×800, backbone activation checkpointing):
+ *   loss forward + backward + SGD update (momentum, weight decay).
  *
  * Random weights give no detection above score_thr 0.05, so the mask stage is timed on the 100 best proposals with
  * random labels (what a trained model's 100 detections cost); the end-to-end `predict` therefore skips the mask head
@@ -14,7 +15,8 @@
  * maskrcnn_resnet50_fpn on this machine's CPU (PyTorch), 5.4 s per image; target ≤ 1.5× (8.1 s).
  *
  * Options: --presets resnet50,tiedResNet50 --input 800x1333 --repeats 3 --train-input HxW (default: --input)
- * --train-repeats 3 --no-train
+ * --train-repeats 3 --no-train --train-presets resnet50,tiedResNet50 --no-cp (training without the backbone's activation
+ * checkpointing: at 1333×800 that outgrows the 4 GiB wasm heap and stalls)
  * --out work_dirs/bench/mask-rcnn.json. The machine load (os.loadavg) is recorded: re-run on a quiet machine.
  */
 import { loadavg } from 'node:os';
@@ -30,13 +32,14 @@ import type { ResNet } from '../../src/backbones/resnet.js';
 import { initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
+import { backendMemory } from '../../src/engine/kernels/heap-wasm.js';
 import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
 
 // zero-init residuals keep the random network's activations finite (eval-mode BN with unit statistics lets a deep
 // random network overflow to Inf/NaN, which would leave no proposals to time); the compute is the same.
-const PRESETS: Record<string, () => ResNet> = {
-  resnet50: () => resnet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
-  tiedResNet50: () => tiedResNet50({ numClasses: null, seed: 1, zeroInitResidual: true }),
+const PRESETS: Record<string, (withCp?: boolean) => ResNet> = {
+  resnet50: (withCp = false) => resnet50({ numClasses: null, seed: 1, zeroInitResidual: true, withCp }),
+  tiedResNet50: (withCp = false) => tiedResNet50({ numClasses: null, seed: 1, zeroInitResidual: true, withCp }),
 };
 
 const TORCHVISION_MS = 5400;
@@ -181,16 +184,21 @@ function targetsFor(meta: ImageMeta): MaskRcnnTargets {
 }
 
 interface TrainResult {
+  preset: string;
+  /** Backbone activation checkpointing (`withCp`). */
+  withCp: boolean;
   input: [number, number];
   lossForward: Timing;
   step: Timing;
   losses: Record<string, number>;
   /** Resident set size after the runs (the wasm heap never shrinks, so this is ≈ its peak), GiB. */
   rssGiB: number;
+  /** Size of the wasm heap after the runs (= its peak; the cap is 4 GiB), GiB; null on other backends. */
+  wasmHeapGiB: number | null;
 }
 
-async function trainStep(meta: ImageMeta, repeats: number): Promise<TrainResult> {
-  const model = new MaskRCNN({ backbone: PRESETS.resnet50!(), seed: 1 });
+async function trainStep(preset: string, meta: ImageMeta, repeats: number, withCp: boolean): Promise<TrainResult> {
+  const model = new MaskRCNN({ backbone: PRESETS[preset]!(withCp), seed: 1 });
   model.train();
   const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 });
   const names = new Map(model.namedParameters().map(([n, v]) => [v.name, n]));
@@ -203,7 +211,7 @@ async function trainStep(meta: ImageMeta, repeats: number): Promise<TrainResult>
         const l = model.loss(batch);
         l.loss_mask!.dataSync();
       });
-    }, repeats);
+    }, repeats, `${preset} loss forward`);
     const step = await time(() => {
       const { value, grads } = tf.variableGrads(() => {
         const l = model.loss(batch);
@@ -212,8 +220,18 @@ async function trainStep(meta: ImageMeta, repeats: number): Promise<TrainResult>
       }, model.trainableVariables());
       sgd.step(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
       tf.dispose([value, ...Object.values(grads)]);
-    }, repeats);
-    return { input: [meta.resizedSize.height, meta.resizedSize.width], lossForward, step, losses, rssGiB: process.memoryUsage().rss / 2 ** 30 };
+    }, repeats, `${preset} training step`);
+    const heap = backendMemory();
+    return {
+      preset,
+      withCp,
+      input: [meta.resizedSize.height, meta.resizedSize.width],
+      lossForward,
+      step,
+      losses,
+      rssGiB: process.memoryUsage().rss / 2 ** 30,
+      wasmHeapGiB: heap ? heap.buffer.byteLength / 2 ** 30 : null,
+    };
   } finally {
     x.dispose();
     sgd.dispose();
@@ -226,8 +244,11 @@ async function main(): Promise<void> {
   const [h, w] = parseInput(argValue('input') ?? '800x1333');
   const repeats = Number(argValue('repeats') ?? 3);
   const trainRepeats = Number(argValue('train-repeats') ?? 3);
-  const presets = (argValue('presets') ?? 'resnet50,tiedResNet50').split(',');
-  for (const p of presets) if (!PRESETS[p]) throw new Error(`--presets: unknown preset "${p}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const presets = (argValue('presets') ?? 'resnet50,tiedResNet50').split(',').filter((p) => p !== '');
+  const trainPresets = (argValue('train-presets') ?? 'resnet50,tiedResNet50').split(',').filter((p) => p !== '');
+  for (const p of [...presets, ...trainPresets]) {
+    if (!PRESETS[p]) throw new Error(`--presets / --train-presets: unknown preset "${p}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  }
   const meta = metaFor(h, w);
   const loadBefore = loadavg();
   process.stderr.write(`mask-rcnn bench: ${info.backend} × ${info.threads} threads, input ${h}×${w} (padded ${meta.padSize.height}×${meta.padSize.width}), load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}\n`);
@@ -236,11 +257,14 @@ async function main(): Promise<void> {
     process.stderr.write(`  inference ${p}\n`);
     rows.push(await inference(p, meta, repeats));
   }
-  let train: TrainResult | null = null;
+  const trains: TrainResult[] = [];
   if (!process.argv.includes('--no-train')) {
     const [th, tw] = parseInput(argValue('train-input') ?? `${h}x${w}`);
-    process.stderr.write(`  training step resnet50 at ${th}×${tw}\n`);
-    train = await trainStep(metaFor(th, tw), trainRepeats);
+    const withCp = !process.argv.includes('--no-cp');
+    for (const p of trainPresets) {
+      process.stderr.write(`  training step ${p} at ${th}×${tw}${withCp ? ' (withCp)' : ''}\n`);
+      trains.push(await trainStep(p, metaFor(th, tw), trainRepeats, withCp));
+    }
   }
   const loadAfter = loadavg();
   const s = (t: Timing) => t.medianMs / 1000;
@@ -265,11 +289,13 @@ async function main(): Promise<void> {
         ]),
       ),
   );
-  if (train) {
+  for (const train of trains) {
     const [th, tw] = train.input;
     console.log(
-      `\ntraining step ResNet-50-FPN, batch 1, ${th}×${tw}: loss forward ${s(train.lossForward).toFixed(2)} s, forward + backward + SGD ${s(train.step).toFixed(2)} s ` +
-        `(median of ${trainRepeats}; runs ${train.step.runsMs.map((v) => (v / 1000).toFixed(2)).join(', ')}); RSS ${train.rssGiB.toFixed(2)} GiB`,
+      `\ntraining step ${train.preset}-FPN${train.withCp ? ' (withCp)' : ''}, batch 1, ${th}×${tw}: loss forward ${s(train.lossForward).toFixed(2)} s, ` +
+        `forward + backward + SGD ${s(train.step).toFixed(2)} s ` +
+        `(median of ${trainRepeats}; runs ${train.step.runsMs.map((v) => (v / 1000).toFixed(2)).join(', ')}); RSS ${train.rssGiB.toFixed(2)} GiB` +
+        (train.wasmHeapGiB === null ? '' : `, wasm heap ${train.wasmHeapGiB.toFixed(2)} GiB`),
     );
   }
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
@@ -284,7 +310,7 @@ async function main(): Promise<void> {
     loadBefore,
     loadAfter,
     inference: rows,
-    train: train && { preset: 'resnet50', batch: 1, ...train },
+    train: trains.map((t) => ({ batch: 1, ...t })),
     note: 'mask+paste is timed on 100 proposals with random labels (random weights detect nothing above score_thr 0.05)',
   });
   console.log(`wrote ${out}`);
