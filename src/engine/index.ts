@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels, wasmKernelNames } from './kernels/index.js';
+import { installEagerBackprop } from './eager-backprop.js';
 import { loadThreadedWasmBackend, type WasmBackendModule } from './wasm-threads.js';
 import { guardWasmMalloc, type WasmHeapModule } from './wasm-heap-guard.js';
 
@@ -168,6 +169,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   await tf.ready();
   silenceCpuBanner();
+  installEagerBackprop();
   if (chosen === 'wasm') {
     registerWasmKernels();
     guardWasmMalloc((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
