@@ -8,5 +8,5 @@ import { defineConfig } from './_base.js';
 
 export default defineConfig({
   ...base,
-  model: maskRcnnCoco((seed) => tiedResNet50({ seed, numClasses: null, frozenStages: 1, normEval: true })),
+  model: maskRcnnCoco((seed) => tiedResNet50({ seed, numClasses: null, frozenStages: 1, normEval: true, withCp: true })),
 });

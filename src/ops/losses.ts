@@ -132,13 +132,56 @@ export function sigmoidFocalLoss(logits: tf.Tensor, targets: tf.Tensor, opts: Fo
   if (!(gamma >= 0)) throw new Error(`sigmoidFocalLoss: gamma must be ≥ 0, got ${gamma}`);
   return tf.tidy(() => {
     const t = targets.dtype === 'float32' ? targets : tf.cast(targets, 'float32');
-    const ce = bceWithLogitsElementwise(logits, t);
-    const oneMinusT = tf.sub(1, t);
-    const oneMinusPt = tf.add(tf.mul(tf.sigmoid(tf.neg(logits)), t), tf.mul(tf.sigmoid(logits), oneMinusT));
-    const modulator = gamma === 2 ? tf.square(oneMinusPt) : gamma === 1 ? oneMinusPt : gamma === 0 ? null : tf.pow(oneMinusPt, gamma);
-    let loss = modulator ? tf.mul(ce, modulator) : ce;
-    if (alpha >= 0) loss = tf.mul(loss, tf.add(tf.mul(t, alpha), tf.mul(oneMinusT, 1 - alpha)));
-    return weightReduceLoss(loss, opts);
+    return weightReduceLoss(focalElementwise(alpha, gamma)(logits, t), opts);
+  });
+}
+
+/** q^k for the focal modulator (k = γ or γ − 1), without a pow for the common exponents. */
+function powGamma(q: tf.Tensor, k: number): tf.Tensor | null {
+  if (k === 0) return null;
+  if (k === 1) return q;
+  if (k === 2) return tf.square(q);
+  return tf.pow(q, k);
+}
+
+/**
+ * Element-wise α_t·(1 − p_t)^γ·CE(x, t) as ONE op with a closed-form backward: under a gradient tape only x and t are
+ * kept (autodiff through the dozen element-wise ops kept each of them — at 800×1333 RetinaNet scores 19 M
+ * anchor × class pairs, 77 MB per intermediate). With p = σ(x), q = 1 − p_t = (1 − p)·t + p·(1 − t),
+ * α_t = α·t + (1 − α)·(1 − t) (1 without α):
+ *   dL/dx = α_t·(γ·q^(γ−1)·p(1 − p)(1 − 2t)·CE + q^γ·(p − t))
+ *   dL/dt = α'·q^γ·CE + α_t·(γ·q^(γ−1)·(1 − 2p)·CE − q^γ·x),   α' = 2α − 1 (0 without α).
+ */
+function focalElementwise(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor) => tf.Tensor {
+  return customOp<tf.Tensor>(([x, t], save) => {
+    save([x!, t!]);
+    const parts = (xs: tf.Tensor, ts: tf.Tensor) => {
+      const p = tf.sigmoid(xs);
+      const ce = tf.add(tf.sub(tf.relu(xs), tf.mul(xs, ts)), tf.log1p(tf.exp(tf.neg(tf.abs(xs)))));
+      const q = tf.add(tf.mul(tf.sub(1, p), ts), tf.mul(p, tf.sub(1, ts)));
+      const at = alpha >= 0 ? tf.add(tf.mul(ts, alpha), tf.mul(tf.sub(1, ts), 1 - alpha)) : null;
+      return { p, ce, q, at };
+    };
+    const { ce, q, at } = parts(x!, t!);
+    const mod = powGamma(q, gamma);
+    const raw = mod ? tf.mul(ce, mod) : ce;
+    return {
+      value: at ? tf.mul(raw, at) : raw,
+      gradFunc: (dy, [xs, ts]) => {
+        const { p, ce: c, q: qq, at: a } = parts(xs!, ts!);
+        const qg = powGamma(qq, gamma) ?? tf.onesLike(qq);
+        const qg1 = gamma === 0 ? null : tf.mul(gamma, powGamma(qq, gamma - 1) ?? tf.onesLike(qq));
+        // d/dx
+        let gx = tf.mul(qg, tf.sub(p, ts!));
+        if (qg1) gx = tf.add(gx, tf.mul(tf.mul(qg1, c), tf.mul(tf.mul(p, tf.sub(1, p)), tf.sub(1, tf.mul(2, ts!)))));
+        if (a) gx = tf.mul(gx, a);
+        // d/dt
+        let gt = tf.neg(tf.mul(qg, xs!));
+        if (qg1) gt = tf.add(gt, tf.mul(tf.mul(qg1, c), tf.sub(1, tf.mul(2, p))));
+        if (a) gt = tf.add(tf.mul(gt, a), tf.mul(tf.mul(qg, c), 2 * alpha - 1));
+        return [tf.mul(dy, gx), tf.mul(dy, gt)];
+      },
+    };
   });
 }
 

@@ -145,3 +145,22 @@ describe('loss semantics', () => {
     tf.dispose([logits, targets, pred, target]);
   });
 });
+
+describe('sigmoidFocalLoss closed-form backward', () => {
+  // The torch fixtures cover d/dlogits; the target gradient (soft targets) against central differences in float64
+  // arithmetic on float32 inputs: tolerance 2e-3 relative (float32 forward, step 1e-2).
+  for (const [alpha, gamma] of [[0.25, 2], [-1, 1.5], [0.5, 0], [0.25, 1]] as const) {
+    it(`d/dtargets for soft targets, alpha ${alpha}, gamma ${gamma}`, () => tf.tidy(() => {
+      const x = tf.tensor1d([-2.1, -0.3, 0.05, 0.9, 2.4]);
+      const tv = [0.1, 0.35, 0.5, 0.8, 0.95];
+      const f = (t: tf.Tensor) => sigmoidFocalLoss(x, t, { alpha, gamma, reduction: 'sum' });
+      const g = tf.grad(f)(tf.tensor1d(tv)).dataSync();
+      const h = 1e-2;
+      tv.forEach((v, i) => {
+        const at = (d: number) => f(tf.tensor1d(tv.map((u, j) => (j === i ? u + d : u)))).dataSync()[0]!;
+        const numeric = (at(h) - at(-h)) / (2 * h);
+        expect(Math.abs(g[i]! - numeric)).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(numeric)));
+      });
+    }));
+  }
+});

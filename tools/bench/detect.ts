@@ -16,7 +16,8 @@
  * scaled by a yardstick convolution timed between the runs (see YARDSTICK_IDLE_MS); `uptime` tells how busy it was.
  *
  * `--train-step` also times training iterations (issue #9): batch 1 at the same size, the COCO config's model state
- * (stem + stage 1 frozen, BN frozen: the presets' defaults), four GT boxes, loss + gradients + SGD update
+ * (stem + stage 1 frozen, BN frozen: the presets' defaults; backbone activation checkpointing as the COCO configs,
+ * `--no-cp` without), four GT boxes, loss + gradients + SGD update
  * (momentum 0.9, wd 1e-4), median of `--train-repeats` (default 2) after one warm-up iteration.
  *
  * Options: --presets resnet50,tiedResNet50 (and any backbone preset name), --input 800x1333, --repeats 3,
@@ -104,9 +105,15 @@ function randomImageMeta(h: number, w: number): ImageMeta {
 }
 
 /** Time `repeats` training iterations (after one warm-up) of a RetinaNet on `backbone` at h×w, batch 1. */
-async function trainIteration(backbone: (o: { seed: number; numClasses: null }) => RetinaNet['backbone'], h: number, w: number, repeats: number): Promise<NonNullable<Row['train']>> {
+async function trainIteration(
+  backbone: (o: { seed: number; numClasses: null; withCp: boolean }) => RetinaNet['backbone'],
+  h: number,
+  w: number,
+  repeats: number,
+  withCp: boolean,
+): Promise<NonNullable<Row['train']>> {
   const [ph, pw] = [Math.ceil(h / 32) * 32, Math.ceil(w / 32) * 32];
-  const model = new RetinaNet({ backbone: backbone({ seed: 1, numClasses: null }), seed: 2 });
+  const model = new RetinaNet({ backbone: backbone({ seed: 1, numClasses: null, withCp }), seed: 2 });
   model.train();
   const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const x = tf.randomUniform([1, ph, pw, 3], -2, 2, 'float32', 3) as tf.Tensor4D;
@@ -276,7 +283,7 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
         row = { name: entry.name, runsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, medianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, cpuRunsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, cpuMedianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, candidates: [], detections: 0, yardstickRunsMs: [], yardstickMs: NaN };
         rows.push(row);
       }
-      row.train = await trainIteration(entry.pick(presets), h, w, trainRepeats);
+      row.train = await trainIteration(entry.pick(presets), h, w, trainRepeats, argValue('no-cp') === undefined);
     }
   }
   return { backend: info.backend, threads: info.threads, input: [h, w], padded: [ph, pw], rows };
@@ -291,7 +298,7 @@ async function main(): Promise<void> {
     const v = argValue(k);
     return v === undefined ? [] : [`--${k}`, v];
   });
-  for (const flag of ['profile', 'train-step', 'no-inference']) if (process.argv.includes(`--${flag}`)) pass.push(`--${flag}`, '1');
+  for (const flag of ['profile', 'train-step', 'no-inference', 'no-cp']) if (process.argv.includes(`--${flag}`)) pass.push(`--${flag}`, '1');
   const tr = argValue('train-repeats');
   if (tr !== undefined) pass.push('--train-repeats', tr);
   const r = runChild<Awaited<ReturnType<typeof child>>>(SCRIPT, ['--child', '1', ...pass]);
