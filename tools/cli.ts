@@ -16,7 +16,7 @@ import { makeSyntheticCommand } from './make-synthetic.js';
 import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
-import { CliError } from './cli-error.js';
+import { CliError, describeError } from './cli-error.js';
 
 export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
@@ -65,8 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tiedet: ${e.message}\n`);
       return e.exitCode;
     }
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`tiedet: ${msg}\n`);
+    process.stderr.write(`tiedet: ${describeError(e)}\n`);
     if (process.env.TIEDET_DEBUG) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
     return 1;
   }

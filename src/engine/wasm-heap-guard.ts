@@ -7,9 +7,11 @@
  * wraps the module's `_malloc` (the one TF.js calls) so that a failed allocation throws `WasmHeapExhaustedError`,
  * saying what to do about it.
  *
- * Limits: allocations made inside the wasm code (XNNPACK's packing buffers) do not pass through it. And it does not
- * explain the training cliff measured near the cap (README "Training engine": TiedResNet-50 backward at 448×768 and
- * above runs for minutes, with no allocation failing here) — that is still open.
+ * Limits: allocations made inside the wasm code (XNNPACK's packing buffers, the tensor registry) do not pass through
+ * it; when one of those fails the backend aborts (`Aborted()`), which the CLI explains (tools/cli-error.ts). Near the
+ * cap the allocator also slows to a crawl before anything fails — the "training cliff" once measured at 448×768 and
+ * above; the memory-releasing backward pass (eager-backprop.ts) and activation checkpointing (nn/checkpoint.ts)
+ * keep a 1333×800 Mask R-CNN step at 2.9 GiB (README "Training engine").
  */
 
 export class WasmHeapExhaustedError extends Error {

@@ -59,16 +59,56 @@ function locals(prefix: string, rows: number, cols: number, type: string): strin
 
 const indent = (lines: string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
+/** `(local.set $off{r}_{c} (r·rowB + c·colB))` for an r × c window: byte offsets from the window's top-left. */
+function windowOffsets(rows: number, cols: number): string[] {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      out.push(`(local.set $off${r}_${c} (i32.add (i32.mul (i32.const ${r}) (local.get $rowB)) (i32.mul (i32.const ${c}) (local.get $colB))))`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The loops over images n, tile rows ty, tile columns tx and 4-channel groups g shared by both transforms: $base is
+ * the byte address of channel 4g at pixel (n, 4·ty, 4·tx) of the [N, $rows, $cols, C] tensor at $ptr; `body` runs
+ * per group; $o (the plane offset) advances by 16 bytes per group, tiles in (n, ty, tx) order.
+ */
+function tileLoops(ptr: string, rows: string, cols: string, body: string[]): string {
+  return `    (local.set $o (i32.const 0))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $N)) (i32.or (i32.eqz (local.get $tY)) (i32.or (i32.eqz (local.get $tX)) (i32.eqz (local.get $G))))))
+      (local.set $n (i32.const 0))
+      (loop $images
+        (local.set $ty (i32.const 0))
+        (loop $rows
+          (local.set $tx (i32.const 0))
+          (loop $cols
+            (local.set $tileBase (i32.add (local.get ${ptr})
+              (i32.mul (local.get $colB)
+                (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get ${rows})) (i32.shl (local.get $ty) (i32.const 2))) (local.get ${cols}))
+                  (i32.shl (local.get $tx) (i32.const 2))))))
+            (local.set $g (i32.const 0))
+            (loop $groups
+              (local.set $base (i32.add (local.get $tileBase) (i32.shl (local.get $g) (i32.const 4))))
+${indent(body, 14)}
+              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (local.set $g (i32.add (local.get $g) (i32.const 1)))
+              (br_if $groups (i32.lt_u (local.get $g) (local.get $G))))
+            (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
+            (br_if $cols (i32.lt_u (local.get $tx) (local.get $tX))))
+          (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+          (br_if $rows (i32.lt_u (local.get $ty) (local.get $tY))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $images (i32.lt_u (local.get $n) (local.get $N))))))`;
+}
+
 export function winogradWat(): string {
   const a = 6;
   const m = 4;
   // ---- input transform ----
-  const inOffsets: string[] = [];
-  for (let r = 0; r < a; r++) {
-    for (let c = 0; c < a; c++) {
-      inOffsets.push(`(local.set $off${r}_${c} (i32.add (i32.mul (i32.const ${r}) (local.get $rowB)) (i32.mul (i32.const ${c}) (local.get $colB))))`);
-    }
-  }
+  const inOffsets = windowOffsets(a, a);
   const planeBases: string[] = [];
   for (let k = 0; k < a * a; k++) planeBases.push(`(local.set $p${k} (i32.load offset=${4 * k} (local.get $table)))`);
   const loads: string[] = [];
@@ -94,43 +134,10 @@ export function winogradWat(): string {
     (local.set $rowB (i32.mul (local.get $Wp) (local.get $colB)))
 ${indent(inOffsets, 4)}
 ${indent(planeBases, 4)}
-    (local.set $o (i32.const 0))
-    (block $done
-      (br_if $done (i32.or (i32.eqz (local.get $N)) (i32.or (i32.eqz (local.get $tY)) (i32.or (i32.eqz (local.get $tX)) (i32.eqz (local.get $G))))))
-      (local.set $n (i32.const 0))
-      (loop $images
-        (local.set $ty (i32.const 0))
-        (loop $rows
-          (local.set $tx (i32.const 0))
-          (loop $cols
-            ;; top-left of the 6×6 window: pixel (n, 4·ty, 4·tx) of the padded input
-            (local.set $tileBase (i32.add (local.get $src)
-              (i32.mul (local.get $colB)
-                (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $Hp)) (i32.shl (local.get $ty) (i32.const 2))) (local.get $Wp))
-                  (i32.shl (local.get $tx) (i32.const 2))))))
-            (local.set $g (i32.const 0))
-            (loop $groups
-              (local.set $base (i32.add (local.get $tileBase) (i32.shl (local.get $g) (i32.const 4))))
-${indent(loads, 14)}
-${indent(twoSided(WINOGRAD_BT, WINOGRAD_BT, 'd', 't', 'v'), 14)}
-${indent(stores, 14)}
-              (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (local.set $g (i32.add (local.get $g) (i32.const 1)))
-              (br_if $groups (i32.lt_u (local.get $g) (local.get $G))))
-            (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
-            (br_if $cols (i32.lt_u (local.get $tx) (local.get $tX))))
-          (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-          (br_if $rows (i32.lt_u (local.get $ty) (local.get $tY))))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
-        (br_if $images (i32.lt_u (local.get $n) (local.get $N))))))`;
+${tileLoops('$src', '$Hp', '$Wp', [...loads, ...twoSided(WINOGRAD_BT, WINOGRAD_BT, 'd', 't', 'v'), ...stores])}`;
 
   // ---- output transform ----
-  const outOffsets: string[] = [];
-  for (let r = 0; r < m; r++) {
-    for (let c = 0; c < m; c++) {
-      outOffsets.push(`(local.set $off${r}_${c} (i32.add (i32.mul (i32.const ${r}) (local.get $rowB)) (i32.mul (i32.const ${c}) (local.get $colB))))`);
-    }
-  }
+  const outOffsets = windowOffsets(m, m);
   const mLoads: string[] = [];
   for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) mLoads.push(`(local.set $m${i}_${j} (v128.load (i32.add (local.get $p${i * a + j}) (local.get $o))))`);
   const yStores: string[] = [];
@@ -162,35 +169,12 @@ ${indent(stores, 14)}
     (local.set $lo (select (result v128) ${splat(0)} ${splat(-Infinity).replace(/-Infinity/g, '-inf')} (local.get $relu)))
 ${indent(outOffsets, 4)}
 ${indent(planeBases, 4)}
-    (local.set $o (i32.const 0))
-    (block $done
-      (br_if $done (i32.or (i32.eqz (local.get $N)) (i32.or (i32.eqz (local.get $tY)) (i32.or (i32.eqz (local.get $tX)) (i32.eqz (local.get $G))))))
-      (local.set $n (i32.const 0))
-      (loop $images
-        (local.set $ty (i32.const 0))
-        (loop $rows
-          (local.set $tx (i32.const 0))
-          (loop $cols
-            (local.set $tileBase (i32.add (local.get $dst)
-              (i32.mul (local.get $colB)
-                (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $Ho)) (i32.shl (local.get $ty) (i32.const 2))) (local.get $Wo))
-                  (i32.shl (local.get $tx) (i32.const 2))))))
-            (local.set $g (i32.const 0))
-            (loop $groups
-              (local.set $base (i32.add (local.get $tileBase) (i32.shl (local.get $g) (i32.const 4))))
-              (local.set $b (v128.load (i32.add (local.get $bias) (i32.shl (local.get $g) (i32.const 4)))))
-${indent(mLoads, 14)}
-${indent(twoSided(WINOGRAD_AT, WINOGRAD_AT, 'm', 't', 'y'), 14)}
-${indent(yStores, 14)}
-              (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (local.set $g (i32.add (local.get $g) (i32.const 1)))
-              (br_if $groups (i32.lt_u (local.get $g) (local.get $G))))
-            (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
-            (br_if $cols (i32.lt_u (local.get $tx) (local.get $tX))))
-          (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-          (br_if $rows (i32.lt_u (local.get $ty) (local.get $tY))))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
-        (br_if $images (i32.lt_u (local.get $n) (local.get $N))))))`;
+${tileLoops('$dst', '$Ho', '$Wo', [
+    '(local.set $b (v128.load (i32.add (local.get $bias) (i32.shl (local.get $g) (i32.const 4)))))',
+    ...mLoads,
+    ...twoSided(WINOGRAD_AT, WINOGRAD_AT, 'm', 't', 'y'),
+    ...yStores,
+  ])}`;
 
   return (
     ';; GENERATED by tools/wasm/winograd-wat.ts (`npm run build:wasm`) — edit the generator, not this file.\n' +

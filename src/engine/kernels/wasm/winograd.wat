@@ -99,7 +99,6 @@
         (loop $rows
           (local.set $tx (i32.const 0))
           (loop $cols
-            ;; top-left of the 6×6 window: pixel (n, 4·ty, 4·tx) of the padded input
             (local.set $tileBase (i32.add (local.get $src)
               (i32.mul (local.get $colB)
                 (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $Hp)) (i32.shl (local.get $ty) (i32.const 2))) (local.get $Wp))
