@@ -12,6 +12,7 @@ import {
   crossEntropyLoss,
   l1Loss,
   labelsToOneHot,
+  LOSS_CHUNK_VALUES,
   sigmoidFocalLoss,
   smoothL1Loss,
   weightReduceLoss,
@@ -163,4 +164,29 @@ describe('sigmoidFocalLoss closed-form backward', () => {
       });
     }));
   }
+});
+
+describe('sigmoidFocalLoss over more than one chunk', () => {
+  it(`[30000, 80] (> LOSS_CHUNK_VALUES = ${LOSS_CHUNK_VALUES}): values and d/dlogits as the unchunked formula, 1e-5`, () =>
+    tf.tidy(() => {
+      const rows = 30000;
+      expect(rows * 80).toBeGreaterThan(LOSS_CHUNK_VALUES);
+      const x = tf.randomNormal([rows, 80], 0, 2, 'float32', 7);
+      const t = tf.cast(tf.greater(tf.randomUniform([rows, 80], 0, 1, 'float32', 8), 0.97), 'float32');
+      const g = tf.randomUniform([rows, 80], 0.5, 1.5, 'float32', 9);
+      const reference = (xs: tf.Tensor) => {
+        // The textbook composition (autodiff), α 0.25, γ 2.
+        const p = tf.sigmoid(xs);
+        const ce = tf.add(tf.sub(tf.relu(xs), tf.mul(xs, t)), tf.log1p(tf.exp(tf.neg(tf.abs(xs)))));
+        const q = tf.add(tf.mul(tf.sub(1, p), t), tf.mul(p, tf.sub(1, t)));
+        return tf.mul(tf.mul(ce, tf.square(q)), tf.add(tf.mul(t, 0.25), tf.mul(tf.sub(1, t), 0.75)));
+      };
+      const ours = (xs: tf.Tensor) => sigmoidFocalLoss(xs, t, { reduction: 'none' });
+      const close = (a: tf.Tensor, b: tf.Tensor) => {
+        const scale = tf.max(tf.abs(b)).dataSync()[0]!;
+        expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!).toBeLessThanOrEqual(1e-5 * scale);
+      };
+      close(ours(x), reference(x));
+      close(tf.grad((xs: tf.Tensor) => tf.sum(tf.mul(ours(xs), g)))(x), tf.grad((xs: tf.Tensor) => tf.sum(tf.mul(reference(xs), g)))(x));
+    }));
 });
