@@ -390,9 +390,9 @@ export class ResNet extends Module implements Backbone, CountsMacs {
     return tf.tidy(() => {
       // With withCp, the frozen prefix (stem, layer1…layerK for frozenStages K) is a constant for the tape: the
       // image needs no gradient, so its backward pass would serve nothing (mmdetection's requires_grad=False).
-      const frozenPrefix = this.withCp ? this.frozenStages : -1;
-      const stem = (t: tf.Tensor4D) => (frozenPrefix >= 0 ? noGrad((u) => this.stem(u), t) : this.cp((u) => this.stem(u), t, [this.conv1, this.bn1]));
-      const c2 = frozenPrefix >= 1 ? noGrad((t) => this.stages[0]!.forward(this.stem(t)), x) : this.runStage(0, stem(x));
+      const stem = (t: tf.Tensor4D) => this.stem(t);
+      const c1 = !this.withCp ? stem(x) : this.frozenStages >= 0 ? noGrad(stem, x) : this.cp(stem, x, [this.conv1, this.bn1]);
+      const c2 = this.runStage(0, c1);
       const c3 = this.runStage(1, c2);
       const c4 = this.runStage(2, c3);
       const c5 = this.runStage(3, c4);
@@ -404,7 +404,7 @@ export class ResNet extends Module implements Backbone, CountsMacs {
   private runStage(k: number, x: tf.Tensor4D): tf.Tensor4D {
     const stage = this.stages[k]!;
     if (!this.withCp) return stage.forward(x);
-    if (k + 1 <= this.frozenStages) return noGrad((t) => stage.forward(t), x);
+    if (k < this.frozenStages) return noGrad((t) => stage.forward(t), x);
     let y = x;
     for (let i = 0; i < stage.length; i++) {
       const block = stage.at(i) as unknown as Module & { forward(t: tf.Tensor4D): tf.Tensor4D };

@@ -81,7 +81,7 @@ export function convForward(conv: Conv2d, x: tf.Tensor4D, relu: boolean): tf.Ten
     if (winogradApplies(x, weight, conv)) return winogradConv3x3(x, weight, (conv.bias as tf.Tensor1D | null) ?? null, relu);
     return tf.fused.conv2d({
       x,
-      filter: conv.weight as tf.Tensor4D,
+      filter: weight,
       strides: conv.stride,
       pad: explicitPadding(conv.padding),
       dataFormat: 'NHWC',

@@ -22,13 +22,8 @@ export function isRecomputing(): boolean {
   return recomputeDepth > 0;
 }
 
-interface EngineTapeState {
-  state: { activeTape: unknown; gradientDepth: number };
-  gradients<T extends tf.Tensor>(f: () => T, xs: tf.Tensor[], dy?: T, allowNoGradients?: boolean): { value: T; grads: (tf.Tensor | undefined)[] };
-}
-
 export function checkpoint<T extends tf.Tensor>(run: (x: T) => T, x: T, params: readonly tf.Variable[]): T {
-  const engine = tf.engine() as unknown as EngineTapeState;
+  const engine = tf.engine();
   if (engine.state.gradientDepth === 0) return run(x);
   const trainable = params.filter((p) => p.trainable);
   const op = customOp<T>((inputs, save) => {
@@ -46,7 +41,8 @@ export function checkpoint<T extends tf.Tensor>(run: (x: T) => T, x: T, params: 
         try {
           const { value: again, grads } = engine.gradients(() => run(saved[0] as T), xs, dy as T, true);
           again.dispose();
-          return grads.map((g, i) => g ?? tf.zerosLike(xs[i]!));
+          // allowNoGradients: a parameter the block does not use has no gradient (undefined).
+          return grads.map((g: tf.Tensor | undefined, i) => g ?? tf.zerosLike(xs[i]!));
         } finally {
           recomputeDepth--;
           engine.state.activeTape = outerTape;
@@ -63,7 +59,7 @@ export function checkpoint<T extends tf.Tensor>(run: (x: T) => T, x: T, params: 
  * frozen stem and stages): its backward pass would compute nothing any parameter uses.
  */
 export function noGrad<T extends tf.Tensor>(run: (x: T) => T, x: T): T {
-  if ((tf.engine() as unknown as EngineTapeState).state.gradientDepth === 0) return run(x);
+  if (tf.engine().state.gradientDepth === 0) return run(x);
   const op = customOp<T>((inputs) => {
     const input = inputs[0] as T;
     const shape = input.shape;

@@ -58,10 +58,15 @@ export function heapWasm<T>(binary: HeapWasmBinary): T | null {
   return exports;
 }
 
-/** Byte address of a tensor's data on the wasm heap (valid while the tensor lives; heap growth keeps it). */
-export function heapAddress(t: tf.Tensor): number {
+/** A typed-array view (no copy) of a tensor's data on the wasm heap. Invalidated by any later allocation. */
+export function heapView(t: tf.Tensor): Float32Array | Int32Array | Uint8Array {
   const be = tf.backend() as unknown as {
     typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   };
-  return be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }).byteOffset;
+  return be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+}
+
+/** Byte address of a tensor's data on the wasm heap (valid while the tensor lives; heap growth keeps it). */
+export function heapAddress(t: tf.Tensor): number {
+  return heapView(t).byteOffset;
 }

@@ -9,7 +9,7 @@
  * one reference the engine will own when it wraps the returned TensorInfo.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapAddress as addressOf } from './heap-wasm.js';
+import { heapAddress as addressOf, heapView } from './heap-wasm.js';
 import { simdPlumbing } from './simd-plumbing.js';
 
 /** The parts of the wasm backend (`BackendWasm`) the kernels use. */
@@ -55,8 +55,7 @@ export function newHeapTensor(shape: number[], dtype: tf.DataType = 'float32'): 
 
 /** A Float32Array view of a float32 tensor's wasm heap data. Re-take after any allocation. */
 export function heapF32(t: tf.Tensor): Float32Array {
-  const be = tf.backend() as unknown as WasmBackendLike;
-  const v = be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  const v = heapView(t);
   if (!(v instanceof Float32Array)) throw new Error(`tiedet kernels: expected a float32 tensor, got ${t.dtype}`);
   return v;
 }
@@ -162,10 +161,8 @@ function smallFactor(n: number): number {
 function simdTable(parts: readonly tf.Tensor[], blocks: readonly number[], ws: number, P: number): tf.Tensor | null {
   if (ws % 4 !== 0 || blocks.some((B) => (ws / B) % 4 !== 0)) return null;
   const G = (blocks.length * ws) / 4;
-  const table = newHeapTensor([2 * G], 'int32');
+  const t = new Int32Array(2 * G);
   const addrs = parts.map(addressOf);
-  const be = tf.backend() as unknown as WasmBackendLike;
-  const t = be.typedArrayFromHeap({ dataId: table.dataId, shape: table.shape, dtype: 'int32' });
   blocks.forEach((B, i) => {
     const cb = ws / B;
     for (let k = 0; k < ws; k += 4) {
@@ -175,7 +172,14 @@ function simdTable(parts: readonly tf.Tensor[], blocks: readonly number[], ws: n
       t[2 * g + 1] = 4 * cb;
     }
   });
-  return table;
+  return heapInt32(t);
+}
+
+/** An int32 tensor on the wasm heap holding `values` (address tables for tiedet's wasm modules). */
+export function heapInt32(values: ArrayLike<number>): tf.Tensor {
+  const out = newHeapTensor([values.length], 'int32');
+  (heapView(out) as Int32Array).set(values);
+  return out;
 }
 
 /**

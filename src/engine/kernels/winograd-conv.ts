@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapAddress, heapWasm } from './heap-wasm.js';
-import { crop4d, newHeapTensor, rowRange } from './tensor-plumbing.js';
+import { crop4d, heapInt32, newHeapTensor, rowRange } from './tensor-plumbing.js';
 import { WINOGRAD_WASM_PLAIN, WINOGRAD_WASM_SHARED } from './wasm-binaries.js';
 import { WINOGRAD_G } from './winograd-matrices.js';
 
@@ -31,10 +31,6 @@ let enabled = true;
 /** Turn the Winograd path off (true → on again). */
 export function setWinograd(on: boolean): void {
   enabled = on;
-}
-
-export function winogradEnabled(): boolean {
-  return enabled;
 }
 
 /**
@@ -125,24 +121,12 @@ export function winogradConv3x3(
     // Zero-pad to the tile grid: 1 before (the conv's padding), and after up to 4·t + 2.
     const xp = tf.pad(x, [[0, 0], [1, 4 * tY + 1 - H], [1, 4 * tX + 1 - W], [0, 0]]);
     const planes = Array.from({ length: 36 }, () => newHeapTensor([1, T, 1, C]) as tf.Tensor4D);
-    const table = newHeapTensor([36], 'int32');
     const b = bias ?? tf.zeros([Co]);
-    const setTable = (ts: readonly tf.Tensor[]) => {
-      const view = heapView(table); // after every allocation (growth replaces the heap buffer)
-      ts.forEach((t, i) => (view[i] = heapAddress(t)));
-    };
-    setTable(planes);
-    k.wino_input(heapAddress(xp), N, tY, tX, C, heapAddress(table));
+    k.wino_input(heapAddress(xp), N, tY, tX, C, heapAddress(heapInt32(planes.map(heapAddress))));
     const us = filters ?? winogradFilters(weight);
     const products = planes.map((v, i) => tf.conv2d(v, us[i]!, 1, 'valid'));
     const out = newHeapTensor([N, 4 * tY, 4 * tX, Co]) as tf.Tensor4D;
-    setTable(products);
-    k.wino_output(heapAddress(table), heapAddress(out), N, tY, tX, Co, heapAddress(b), relu ? 1 : 0);
+    k.wino_output(heapAddress(heapInt32(products.map(heapAddress))), heapAddress(out), N, tY, tX, Co, heapAddress(b), relu ? 1 : 0);
     return (4 * tY === H && 4 * tX === W ? out : crop4d(out, [0, 0, 0, 0], [N, H, W, Co])) as tf.Tensor4D;
   });
-}
-
-function heapView(t: tf.Tensor): Float32Array | Int32Array | Uint8Array {
-  const be = tf.backend() as unknown as { typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array };
-  return be.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
 }
