@@ -65,6 +65,9 @@ class Checker {
 }
 
 /** Throws `ConfigError` naming `source` and the first bad field. */
+/** The largest batch (images per step) a config may ask for: far above what fits in memory on any backend today. */
+export const MAX_BATCH = 1024;
+
 export function validateConfigData(cfg: ConfigData, source: string): void {
   const c = new Checker(source);
   const root = cfg as unknown as Rec;
@@ -80,10 +83,10 @@ export function validateConfigData(cfg: ConfigData, source: string): void {
   }
   c.numArray(d, 'scale', 'data.scale', { length: 2, min: 1, int: true });
   c.num(d, 'flipProb', 'data.flipProb', { min: 0, max: 1 });
-  c.num(d, 'sizeDivisor', 'data.sizeDivisor', { min: 1, int: true });
-  c.num(d, 'batchSize', 'data.batchSize', { min: 1, int: true });
-  c.num(d, 'workers', 'data.workers', { min: 0, int: true });
-  c.num(d, 'prefetch', 'data.prefetch', { min: 0, int: true });
+  c.num(d, 'sizeDivisor', 'data.sizeDivisor', { min: 1, max: 1024, int: true });
+  c.num(d, 'batchSize', 'data.batchSize', { min: 1, max: MAX_BATCH, int: true });
+  c.num(d, 'workers', 'data.workers', { min: 0, max: 256, int: true });
+  c.num(d, 'prefetch', 'data.prefetch', { min: 0, max: 1024, int: true });
   c.bool(d, 'filterEmptyGt', 'data.filterEmptyGt');
   c.num(d, 'minSize', 'data.minSize', { min: 0 });
   c.bool(d, 'withMasks', 'data.withMasks');
@@ -109,7 +112,7 @@ export function validateConfigData(cfg: ConfigData, source: string): void {
   c.num(t, 'warmupRatio', 'train.warmupRatio', { min: 0, max: 1 });
   c.bool(t, 'autoScaleLr', 'train.autoScaleLr');
   c.num(t, 'baseBatchSize', 'train.baseBatchSize', { min: 1, int: true });
-  c.num(t, 'accumulate', 'train.accumulate', { min: 1, int: true });
+  c.num(t, 'accumulate', 'train.accumulate', { min: 1, max: 4096, int: true });
   c.num(t, 'clipGrad', 'train.clipGrad', { min: 0 });
   const ck = c.obj(t, 'checkpoint', 'train.checkpoint');
   c.num(ck, 'everyEpochs', 'train.checkpoint.everyEpochs', { min: 0, int: true });
@@ -129,8 +132,8 @@ export function validateConfigData(cfg: ConfigData, source: string): void {
 
   // test
   const s = c.obj(root, 'test', 'test');
-  c.num(s, 'batchSize', 'test.batchSize', { min: 1, int: true });
+  c.num(s, 'batchSize', 'test.batchSize', { min: 1, max: MAX_BATCH, int: true });
   c.num(s, 'scoreThr', 'test.scoreThr', { min: 0, max: 1 });
   c.num(s, 'nmsIouThr', 'test.nmsIouThr', { min: 0, max: 1 });
-  c.num(s, 'maxPerImg', 'test.maxPerImg', { min: 1, int: true });
+  c.num(s, 'maxPerImg', 'test.maxPerImg', { min: 1, max: 100_000, int: true });
 }

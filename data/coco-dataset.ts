@@ -21,6 +21,7 @@
  */
 import { resolve } from 'node:path';
 import { CocoDataset, CocoFormatError, type CocoAnnotation, type CocoImage } from '../eval/coco.js';
+import { MAX_BOX_EXTENT } from '../eval/coco.js';
 import { readJsonFile } from '../eval/json.js';
 import { checkSegmentation, rleFromString, SegmentationError } from '../eval/mask.js';
 import { checkImageFile, DEFAULT_MAX_PIXELS, ImageError, type ImageErrorKind } from './image.js';
@@ -264,12 +265,21 @@ export class CocoDetectionDataset {
       }
       const b = r.bbox;
       if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) {
-        return bad('invalid bbox', rec, 'bbox', `expected [x, y, width, height] with 4 finite numbers, got ${Array.isArray(b) ? JSON.stringify(b) : show(b)}`);
+        return bad('invalid bbox', rec, 'bbox', `expected [x, y, width, height] with 4 finite numbers, got ${Array.isArray(b) ? `[${b.slice(0, 8).map((x: unknown) => (typeof x === 'number' ? String(x) : JSON.stringify(x))).join(', ')}]` : show(b)}`);
       }
       if (b[2] < 0 || b[3] < 0) return bad('negative box size', rec, 'bbox', `negative box size (width ${b[2]}, height ${b[3]})`);
+      const lim = MAX_BOX_EXTENT * Math.max(img.width, img.height);
+      if (b.some((v: number) => Math.abs(v) > lim)) {
+        return bad(
+          'invalid bbox',
+          rec,
+          'bbox',
+          `box [${b.join(', ')}] reaches more than ${MAX_BOX_EXTENT}× the image size (${img.width}×${img.height}) outside the image; wrong units?`,
+        );
+      }
       if (!isNum(r.area) || r.area < 0) return bad('invalid annotation record', rec, 'area', `expected a non-negative number, got ${show(r.area)}`);
-      if (r.iscrowd !== undefined && typeof r.iscrowd !== 'boolean' && !isNum(r.iscrowd)) {
-        return bad('invalid annotation record', rec, 'iscrowd', `expected 0/1 or a boolean, got ${show(r.iscrowd)}`);
+      if (r.iscrowd !== undefined && typeof r.iscrowd !== 'boolean' && r.iscrowd !== 0 && r.iscrowd !== 1) {
+        return bad('invalid annotation record', rec, 'iscrowd', `expected 0, 1 or a boolean, got ${show(r.iscrowd)}`);
       }
       if (opts.withMasks) {
         if (r.segmentation === undefined) return bad('missing segmentation', rec, 'segmentation', 'missing (masks were asked for)');

@@ -9,7 +9,7 @@
  * decoding; missing, corrupt or truncated files raise an `ImageError` that names the file, with libvips' message
  * condensed to one line.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 
@@ -73,10 +73,19 @@ function condense(message: string): string {
   return one.length > 300 ? `${one.slice(0, 297)}...` : one;
 }
 
+/** The largest image file read (bytes): a 100-megapixel PNG is far below it; a device or pipe is refused outright. */
+export const MAX_IMAGE_FILE_BYTES = 1024 * 1024 * 1024;
+
 async function readBytes(file: string): Promise<Buffer> {
   try {
+    const st = await stat(file);
+    if (st.isFile() && st.size > MAX_IMAGE_FILE_BYTES) {
+      throw new ImageError(file, `file of ${st.size.toLocaleString('en-US')} bytes is over the ${MAX_IMAGE_FILE_BYTES.toLocaleString('en-US')}-byte limit for an image`);
+    }
+    if (!st.isFile() && !st.isDirectory()) throw new ImageError(file, 'is not a regular file (a device or pipe?), not an image file');
     return await readFile(file);
   } catch (e) {
+    if (e instanceof ImageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ImageError(file, 'image file not found', 'missing');
     if (code === 'EISDIR') throw new ImageError(file, 'is a directory, not an image file');

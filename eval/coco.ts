@@ -93,6 +93,12 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** An array for a message: numbers as JavaScript prints them (Infinity and NaN stay visible; JSON would say null). */
+function showArray(a: readonly unknown[]): string {
+  const items = a.slice(0, 8).map((x) => (typeof x === 'number' ? String(x) : x === undefined ? 'undefined' : JSON.stringify(x) ?? String(x)));
+  return `[${items.join(', ')}${a.length > 8 ? `, … (${a.length} items)` : ''}]`;
+}
+
 const isObject = (v: unknown): v is Rec => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -185,6 +191,13 @@ export class CocoDataset {
         const v = o[f];
         if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) fail(rec, f, `expected a positive integer, got ${describe(v)}`);
       }
+      if ((o.width as number) * (o.height as number) > MAX_IMAGE_PIXELS) {
+        fail(
+          rec,
+          (o.width as number) >= (o.height as number) ? 'width' : 'height',
+          `image of ${String(o.width)}×${String(o.height)} pixels is over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels`,
+        );
+      }
       const id = o.id as number;
       const prev = imageIndex.get(id);
       if (prev !== undefined) fail(rec, 'id', `duplicate image id ${id} (also images[${prev}])`);
@@ -231,13 +244,13 @@ export class CocoDataset {
       annIdIndex.set(id, i);
       if (!images.has(o.image_id as number)) fail(rec, 'image_id', `image ${String(o.image_id)} is not in 'images'`);
       if (!isNum(o.category_id)) fail(rec, 'category_id', `expected a number, got ${describe(o.category_id)}`);
-      checkBox(o.bbox, (why) => fail(rec, 'bbox', why));
+      checkBox(o.bbox, (why) => fail(rec, 'bbox', why), images.get(o.image_id as number));
       if (!isNum(o.area) || o.area < 0) fail(rec, 'area', `expected a non-negative number, got ${describe(o.area)}`);
       let iscrowd: 0 | 1 = 0;
       if (o.iscrowd !== undefined) {
         if (typeof o.iscrowd === 'boolean') iscrowd = o.iscrowd ? 1 : 0;
-        else if (isNum(o.iscrowd)) iscrowd = o.iscrowd !== 0 ? 1 : 0;
-        else fail(rec, 'iscrowd', `expected 0/1 or a boolean, got ${describe(o.iscrowd)}`);
+        else if (o.iscrowd === 0 || o.iscrowd === 1) iscrowd = o.iscrowd;
+        else fail(rec, 'iscrowd', `expected 0, 1 or a boolean, got ${describe(o.iscrowd)}`);
       }
       annotations[i] = (o.iscrowd === iscrowd ? o : { ...o, iscrowd }) as CocoAnnotation;
     });
@@ -402,7 +415,7 @@ export class CocoDataset {
         if (o.bbox === undefined) {
           fail(rec, 'bbox', "missing (results[0] has 'bbox', so pycocotools treats every record as a box result)");
         }
-        checkBox(o.bbox, (why) => fail(rec, 'bbox', why));
+        checkBox(o.bbox, (why) => fail(rec, 'bbox', why), img);
         bbox = o.bbox as [number, number, number, number];
         if (segmentation === undefined) {
           const x1 = bbox[0];
@@ -431,7 +444,7 @@ export class CocoDataset {
         if (o.bbox === undefined || (Array.isArray(o.bbox) && o.bbox.length === 0)) {
           bbox = toBbox(m);
         } else {
-          checkBox(o.bbox, (why) => fail(rec, 'bbox', why));
+          checkBox(o.bbox, (why) => fail(rec, 'bbox', why), img);
           bbox = o.bbox as [number, number, number, number];
         }
       }
@@ -456,10 +469,33 @@ export class CocoDataset {
   }
 }
 
-function checkBox(b: unknown, fail: (why: string) => never): void {
+/**
+ * How far outside its image a box may reach, in multiples of the image's longer side. Boxes a little outside the
+ * image are normal (detectors that do not clip, annotation slop); coordinates thousands of image sizes away (1e200)
+ * are a unit or parsing bug, and they overflow areas and occlusion ratios to Infinity / NaN later.
+ */
+export const MAX_BOX_EXTENT = 16;
+
+/**
+ * Images larger than this (width × height) are refused when the file is read: a COCO RLE counts pixels in 32 bits,
+ * so no mask of a larger image can be encoded (evaluation never reads the pixels; the image reader's own, lower
+ * limit applies when images are loaded — data/image.ts).
+ */
+export const MAX_IMAGE_PIXELS = 2 ** 32 - 1;
+
+function checkBox(b: unknown, fail: (why: string) => never, img?: { width: number; height: number }): void {
   if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) {
-    fail(`expected [x, y, width, height] with 4 finite numbers, got ${Array.isArray(b) ? JSON.stringify(b) : describe(b)}`);
+    fail(`expected [x, y, width, height] with 4 finite numbers, got ${Array.isArray(b) ? showArray(b) : describe(b)}`);
   }
   const bb = b as number[];
   if (bb[2]! < 0 || bb[3]! < 0) fail(`negative box size (width ${bb[2]}, height ${bb[3]})`);
+  if (img) {
+    const lim = MAX_BOX_EXTENT * Math.max(img.width, img.height);
+    if (bb.some((v) => Math.abs(v) > lim)) {
+      fail(
+        `box [${bb.join(', ')}] reaches more than ${MAX_BOX_EXTENT}× the image size (${img.width}×${img.height}) ` +
+          `outside the image (|coordinate| ≤ ${lim}); wrong units?`,
+      );
+    }
+  }
 }

@@ -5,7 +5,8 @@
  * NaN score produces such a results file). Those are not JSON; instead of failing with a bare syntax error we read
  * them as the numbers they stand for, so the caller's validation can name the record and field that holds them.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { findJsonSyntaxError, lineColumn } from './json-syntax.js';
 
 /** Bad input in a COCO file: `file`, then where (`record`, e.g. `annotations[12]`, and `field`), then why. */
 export class CocoFormatError extends Error {
@@ -63,20 +64,16 @@ function reviveNonFinite(_key: string, value: unknown): unknown {
   return value;
 }
 
-function lineColumn(text: string, pos: number): string {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return `line ${line}, column ${pos - lineStart + 1}`;
-}
-
 /** JSON.parse that also accepts Python's NaN/Infinity literals and reports syntax errors with line and column. */
 export function parseJson(text: string, file: string): unknown {
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new CocoFormatError(
+      file,
+      undefined,
+      undefined,
+      'starts with a UTF-8 byte-order mark (BOM), which JSON does not allow; save the file as UTF-8 without BOM',
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -88,21 +85,49 @@ export function parseJson(text: string, file: string): unknown {
         // report the original error below
       }
     }
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const where = m ? ` (${lineColumn(text, Number(m[1]))})` : '';
-    throw new CocoFormatError(file, undefined, undefined, `invalid JSON${where}: ${msg}`);
+    if (text.trim().length === 0) throw new CocoFormatError(file, undefined, undefined, 'invalid JSON: the file is empty');
+    // The scanner is authoritative for where and why (Node 20's messages often carry no position).
+    const issue = findJsonSyntaxError(text);
+    if (issue) {
+      const { line, column } = lineColumn(text, issue.offset);
+      throw new CocoFormatError(file, undefined, undefined, `invalid JSON (line ${line}, column ${column}): ${issue.reason}`);
+    }
+    throw new CocoFormatError(file, undefined, undefined, `invalid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The largest JSON file read (V8 strings stop at about 512 MiB; COCO's largest annotation file is 470 MB). */
+export const MAX_JSON_BYTES = 512 * 1024 * 1024 - 64;
+
+/**
+ * Reads a text file with errors that name it: a missing file, a folder, a device or pipe (`/dev/zero` would never
+ * end), or a file over `maxBytes` is refused before reading.
+ */
+export function readTextFile(path: string, what: string, maxBytes = MAX_JSON_BYTES): string {
+  const fail = (reason: string): never => {
+    throw new CocoFormatError(path, undefined, undefined, reason);
+  };
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' ? `${what} not found` : `cannot read ${what}${code ? ` (${code})` : ''}: ${(e as Error).message}`);
+  }
+  if (st.isDirectory()) fail(`is a folder, not a ${what}`);
+  if (!st.isFile()) fail(`is not a regular file (a device or pipe?), not a ${what}`);
+  if (st.size > maxBytes) {
+    fail(`${what} of ${st.size.toLocaleString('en-US')} bytes is larger than the ${maxBytes.toLocaleString('en-US')}-byte limit of this reader`);
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(`cannot read ${what}${code ? ` (${code})` : ''}: ${(e as Error).message}`);
   }
 }
 
 /** Reads and parses a JSON file; `what` describes it in the error for a missing/unreadable file. */
 export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CocoFormatError(path, undefined, undefined, `cannot read ${what}${code ? ` (${code})` : ''}: ${(e as Error).message}`);
-  }
-  return parseJson(text, path);
+  return parseJson(readTextFile(path, what), path);
 }

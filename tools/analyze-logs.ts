@@ -9,12 +9,14 @@
  * table gives, per log and key: points, first, last, min and max (with their iterations); then per log the
  * iterations, mean time and data time per iteration, skipped (NaN) steps and evaluations.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readTextFile } from '../eval/json.js';
 import { basename, dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { lineChart, type Panel, type Point } from '../eval/report/svg-chart.js';
 import { parseJsonlLog, type LogRecord } from '../src/train/logger.js';
 import { CliError } from './cli-error.js';
+import { assertOutputsNotInputs } from './safe-output.js';
 
 export interface AnalyzeLogsArgs {
   logs: string[];
@@ -120,10 +122,13 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function runAnalyzeLogs(args: AnalyzeLogsArgs, out: (s: string) => void, err: (s: string) => void): LogSummary[] {
+  if (args.out !== undefined) {
+    assertOutputsNotInputs([{ option: '--out', path: args.out }], args.logs.map((path) => ({ option: 'the log', path })));
+  }
   const keys = args.keys.split(',').map((k) => k.trim()).filter(Boolean);
   if (!keys.length) throw new CliError(`--keys: expected a comma-separated list of log keys, got '${args.keys}'`, 2);
-  if (!Number.isInteger(args['max-points']) || args['max-points'] < 2) {
-    throw new CliError(`--max-points: expected an integer ≥ 2, got ${args['max-points']}`, 2);
+  if (!Number.isInteger(args['max-points']) || args['max-points'] < 2 || args['max-points'] > 100_000) {
+    throw new CliError(`--max-points: expected an integer from 2 to 100,000, got ${args['max-points']}`, 2);
   }
   const labels = args.legend ? args.legend.split(',').map((s) => s.trim()) : args.logs.map((f) => basename(dirname(f)) + '/' + basename(f));
   if (labels.length !== args.logs.length) {
@@ -135,9 +140,9 @@ export function runAnalyzeLogs(args: AnalyzeLogsArgs, out: (s: string) => void, 
   args.logs.forEach((file, li) => {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextFile(file, 'log file');
     } catch (e) {
-      throw new CliError(`${file}: cannot read: ${(e as Error).message}`);
+      throw new CliError((e as Error).message);
     }
     let parsed: ReturnType<typeof parseJsonlLog>;
     try {
@@ -165,7 +170,7 @@ export function runAnalyzeLogs(args: AnalyzeLogsArgs, out: (s: string) => void, 
     summaries.push({
       file,
       label: labels[li]!,
-      iterations: trainIters.length ? Math.max(...trainIters) : 0,
+      iterations: trainIters.reduce((m, v) => (v > m ? v : m), 0), // a reduce: a spread of 10^5+ values overflows the stack
       meanTime: mean(recs, 'time'),
       meanDataTime: mean(recs, 'data_time'),
       skippedSteps: recs.filter((r) => r.mode === 'nan').length,

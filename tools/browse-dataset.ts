@@ -5,6 +5,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { drawJobOptions, drawingOptions, printDrawReport, runDrawJob, selectionOptions, type DrawArgs } from './render/cli-options.js';
+import { assertOutputDirNotInputDir, assertOutputsNotInputs } from './safe-output.js';
+import { join } from 'node:path';
 
 export interface BrowseArgs extends DrawArgs {
   gt: string;
@@ -13,6 +15,8 @@ export interface BrowseArgs extends DrawArgs {
 }
 
 export async function runBrowse(args: BrowseArgs, out: (s: string) => void, err: (s: string) => void): Promise<void> {
+  assertOutputDirNotInputDir({ option: '--out', path: args.out }, [{ option: '--images', path: args.images }]);
+  assertOutputsNotInputs([{ option: '--out', path: join(args.out, 'index.html') }], [{ option: '--gt', path: args.gt }]);
   const common = drawJobOptions(args, err);
   const { browseDataset } = await import('./render/browse.js');
   const s = await runDrawJob(() => browseDataset({ ...common, gt: args.gt, images: args.images, out: args.out }));

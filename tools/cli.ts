@@ -3,6 +3,8 @@
  * The `tiedet` command line. Each command lives in its own file under tools/ and exports a yargs CommandModule;
  * this file only composes them.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { evalCommand } from './eval.js';
@@ -17,9 +19,12 @@ import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { CliError, describeError } from './cli-error.js';
+import { checkOptionValues, normalizeArgv, type OptionKinds } from './cli-args.js';
 
 export async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+  // The option kinds of the parser, read when the middleware runs (after the command's builder added its options).
+  const kindsOf = (): OptionKinds => (parser as unknown as { getOptions(): OptionKinds }).getOptions();
+  const parser: ReturnType<typeof yargs> = yargs(normalizeArgv(argv))
     .scriptName('tiedet')
     .usage('$0 <command> [options]\n\nObject detection and instance segmentation with Tied Block Convolution.')
     .option('backend', {
@@ -33,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
       describe: 'wasm threads (default: TIEDET_THREADS or the number of logical cores)',
       global: true,
     })
+    .middleware((args): void => checkOptionValues(args, kindsOf()))
     .command(infoCommand)
     .command(evalCommand)
     .command(paramsCommand)
@@ -56,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       // would otherwise also reject parseAsync with them and the message would be printed twice.
       if (err) throw err;
       // A usage error (unknown option, bad choice…): stop here, so that no command handler runs.
-      throw new CliError(`${msg}\nRun \`tiedet --help\` for usage.`, 2);
+      throw new CliError(`${msg.replace(/\s*\n\s*/g, ' ')} — run \`tiedet --help\` for usage`, 2);
     });
   try {
     await parser.parseAsync();
@@ -72,7 +78,17 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// Run when this file is the program (`tiedet …`, `node dist/tools/cli.js …`), not when a test imports `main`.
 // Worker threads of the wasm backend never keep the process alive (see src/engine/wasm-threads.ts), but pending
 // handles from other libraries might: exit explicitly with the command's code once it is done.
-const code = await main(hideBin(process.argv));
-process.exit(code);
+const entry = process.argv[1];
+let isMain = false;
+try {
+  isMain = entry !== undefined && realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+} catch {
+  isMain = false;
+}
+if (isMain) {
+  const code = await main(hideBin(process.argv));
+  process.exit(code);
+}

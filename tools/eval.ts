@@ -9,6 +9,7 @@ import type { CommandModule } from 'yargs';
 import { CocoDataset, CocoFormatError } from '../eval/coco.js';
 import { CocoEval, formatCategoryTable, STAT_NAMES, type CategoryRow, type IouType } from '../eval/cocoeval.js';
 import { CliError } from './cli-error.js';
+import { assertOutputsNotInputs } from './safe-output.js';
 
 export interface EvalArgs {
   gt: string;
@@ -26,11 +27,11 @@ export interface EvalArgs {
 /** A comma-separated list of integers, e.g. "1,10,100". */
 export function parseIntList(text: string, option: string, min = Number.MIN_SAFE_INTEGER): number[] {
   const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (parts.length === 0) throw new CliError(`--${option}: expected a comma-separated list of integers, got '${text}'`);
+  if (parts.length === 0) throw new CliError(`--${option}: expected a comma-separated list of integers, got '${text}'`, 2);
   return parts.map((s) => {
     const v = Number(s);
     if (!/^[+-]?\d+$/.test(s) || !Number.isSafeInteger(v) || v < min) {
-      throw new CliError(`--${option}: '${s}' is not ${min === 0 ? 'a non-negative' : 'an'} integer`);
+      throw new CliError(`--${option}: '${s}' is not ${min === 0 ? 'a non-negative' : 'an'} integer`, 2);
     }
     return v;
   });
@@ -61,12 +62,16 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
   if (maxDets && maxDets.length < 3) {
     throw new CliError(
       `--max-dets: give at least 3 values (the summary reads maxDets[0], [1] and [2], as pycocotools); got ${args['max-dets']}`,
+      2,
     );
   }
   const imgIds = args['img-ids'] !== undefined ? parseIntList(args['img-ids'], 'img-ids') : undefined;
   const useCats = args['use-cats'] === undefined ? true : args['use-cats'] !== 0;
   if (args['per-class'] && !useCats) throw new CliError('--per-class needs --use-cats 1 (categories are pooled with 0)');
 
+  if (args.json !== undefined) {
+    assertOutputsNotInputs([{ option: '--json', path: args.json }], [{ option: '--gt', path: args.gt }, { option: '--results', path: args.results }]);
+  }
   const t0 = performance.now();
   let gt: CocoDataset;
   try {
@@ -107,7 +112,20 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
     err(`tiedet: warning: ${args.gt}: ${gtUnknown} annotation(s) have a category_id that is not in 'categories'; ` +
       'they are not evaluated (as in pycocotools)\n');
   }
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    err(`tiedet: warning: ${m}\n`);
+  };
+  if (gt.images.size === 0) note(`${args.gt} has no images: there is nothing to evaluate, every figure is -1`);
+  else if (gt.categories.size === 0) note(`${args.gt} has no categories: there is nothing to evaluate, every figure is -1`);
   const info = dt.resultsInfo;
+  if (args.iou === 'segm' && info?.branch === 'bbox' && info.boxPolygons === info.count && info.count > 0) {
+    note(
+      `${args.results} holds boxes only (no 'segmentation'): as in pycocotools each box is scored as a rectangular mask, ` +
+        'so these are not mask APs — evaluate with --iou bbox, or write the masks into the results',
+    );
+  }
   if (args.iou === 'segm' && info?.branch === 'bbox' && !args['mask-area'] && info.boxPolygons < info.count) {
     err('tiedet: note: the results carry both bbox and segmentation, so (as pycocotools) their area is the box area; ' +
       'it decides small/medium/large for unmatched detections — --mask-area uses the mask area\n');
@@ -119,7 +137,7 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
   if (imgIds) {
     const known = new Set(gt.getImgIds());
     for (const id of imgIds) {
-      if (!known.has(id)) throw new CliError(`--img-ids: image ${id} is not in ${args.gt}`);
+      if (!known.has(id)) throw new CliError(`--img-ids: image ${id} is not in ${args.gt}`, 2);
     }
     E.params.imgIds = imgIds;
   }
@@ -154,7 +172,7 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
     perClass,
     params: E.params.toJSON(),
     counts: { images: acc.imgIds.length, categories: E.params.catIds.length, gtAnnotations: nGt, detections: nDt },
-    warnings: E.warnings,
+    warnings: [...notes, ...E.warnings],
     timing: {
       loadGtS: (t1 - t0) / 1000,
       loadResS: (t2 - t1) / 1000,

@@ -6,10 +6,12 @@
  */
 import type { CommandModule } from 'yargs';
 import type { IouType } from '../eval/cocoeval.js';
-import { buildOcclusionReport, DEFAULT_BOOTSTRAP, writeOcclusionReport, type OcclusionReport } from '../eval/occlusion-report.js';
+import { buildOcclusionReport, DEFAULT_BOOTSTRAP, MAX_BOOTSTRAP, writeOcclusionReport, type OcclusionReport } from '../eval/occlusion-report.js';
 import { OCCLUSION_DEFINITIONS, type OcclusionDefinition } from '../eval/occlusion.js';
 import { fmtGap, fmtPoints } from '../eval/report/model.js';
 import { CliError } from './cli-error.js';
+import { assertOutputsNotInputs } from './safe-output.js';
+import { join } from 'node:path';
 import { checkBins, toCliError } from './occlusion-stats.js';
 
 export interface OcclusionReportArgs {
@@ -73,9 +75,16 @@ export function runOcclusionReport(
 ): { report: OcclusionReport; files: ReturnType<typeof writeOcclusionReport> } {
   const results = parseNamedResults(args.results);
   const bins = checkBins(args.bins);
-  if (!Number.isInteger(args.bootstrap) || args.bootstrap < 0) {
-    throw new CliError(`--bootstrap: expected a non-negative integer (0 = off), got ${String(args.bootstrap)}`, 2);
+  if (!Number.isInteger(args.bootstrap) || args.bootstrap < 0 || args.bootstrap > MAX_BOOTSTRAP) {
+    throw new CliError(
+      `--bootstrap: expected an integer from 0 (no intervals) to ${MAX_BOOTSTRAP.toLocaleString('en-US')}, got ${String(args.bootstrap)}`,
+      2,
+    );
   }
+  assertOutputsNotInputs(
+    ['report.json', 'bins.csv', 'report.md', 'report.html'].map((f) => ({ option: '--out', path: join(args.out, f) })),
+    [{ option: '--gt', path: args.gt }, ...results.map((r) => ({ option: `--results ${r.name}=`, path: r.file }))],
+  );
   if (!Number.isSafeInteger(args.seed)) throw new CliError(`--seed: expected an integer, got ${String(args.seed)}`, 2);
   if (!(args.confidence > 0 && args.confidence < 1)) {
     throw new CliError(`--confidence: expected a number between 0 and 1 (e.g. 0.95), got ${String(args.confidence)}`, 2);

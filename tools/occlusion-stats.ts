@@ -10,6 +10,7 @@ import { CocoDataset } from '../eval/coco.js';
 import { formatDistribution, occlusionDistribution } from '../eval/occlusion-bins.js';
 import { imageOcclusionRatios, OCCLUSION_DEFINITION_TEXT, OCCLUSION_DEFINITIONS, type OcclusionDefinition } from '../eval/occlusion.js';
 import { CliError } from './cli-error.js';
+import { assertOutputsNotInputs } from './safe-output.js';
 
 export interface OcclusionStatsArgs {
   gt: string;
@@ -33,6 +34,7 @@ export function checkBins(n: number): number {
 
 export function runOcclusionStats(args: OcclusionStatsArgs, out: (s: string) => void): ReturnType<typeof occlusionDistribution> {
   const n = checkBins(args.bins);
+  if (args.json !== undefined) assertOutputsNotInputs([{ option: '--json', path: args.json }], [{ option: '--gt', path: args.gt }]);
   let gt: CocoDataset;
   let ratios: Map<number, number>;
   try {

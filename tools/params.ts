@@ -77,7 +77,7 @@ export function parseInput(value: string): [number, number] {
   const h = m ? Number(m[1]) : NaN;
   const w = m ? Number(m[2] ?? m[1]) : NaN;
   if (!m || !Number.isSafeInteger(h) || !Number.isSafeInteger(w) || h < 32 || w < 32 || h > 16384 || w > 16384) {
-    throw new CliError(`--input must be HEIGHTxWIDTH with sides from 32 to 16384 (e.g. 224x224 or 800x1333), got "${value}"`);
+    throw new CliError(`--input: expected HEIGHTxWIDTH with sides from 32 to 16384 (e.g. 224x224 or 800x1333), got "${value}"`, 2);
   }
   return [h, w];
 }
@@ -88,7 +88,7 @@ export function selectPresets(list: string | undefined): PresetEntry[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = names.filter((n) => !PRESETS.some((p) => p.name === n));
   if (unknown.length) {
-    throw new CliError(`unknown preset(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${PRESETS.map((p) => p.name).join(', ')}`);
+    throw new CliError(`--presets: unknown preset(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${PRESETS.map((p) => p.name).join(', ')}`, 2);
   }
   return names.map((n) => PRESETS.find((p) => p.name === n)!);
 }

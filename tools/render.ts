@@ -7,6 +7,8 @@
 import type { CommandModule } from 'yargs';
 import type { IouType } from '../eval/cocoeval.js';
 import { CliError } from './cli-error.js';
+import { assertOutputDirNotInputDir, assertOutputsNotInputs } from './safe-output.js';
+import { join } from 'node:path';
 import { drawJobOptions, drawingOptions, printDrawReport, runDrawJob, selectionOptions, type DrawArgs } from './render/cli-options.js';
 
 export interface RenderArgs extends DrawArgs {
@@ -27,8 +29,16 @@ export async function runRender(args: RenderArgs, out: (s: string) => void, err:
       2,
     );
   }
-  if (!Number.isFinite(args['score-thr'])) throw new CliError(`--score-thr: expected a number, got ${String(args['score-thr'])}`, 2);
+  const thr = args['score-thr'];
+  if (!(Number.isFinite(thr) && thr >= 0 && thr <= 1)) {
+    throw new CliError(`--score-thr: expected a number from 0 to 1 (0 draws every detection), got ${String(thr)}`, 2);
+  }
   const common = drawJobOptions(args, err);
+  assertOutputDirNotInputDir({ option: '--out', path: args.out }, [{ option: '--images', path: args.images }]);
+  assertOutputsNotInputs(
+    [{ option: '--out', path: join(args.out, 'index.html') }],
+    [{ option: '--gt', path: args.gt }, { option: '--results', path: args.results }],
+  );
   const { renderResults } = await import('./render/render.js'); // sharp and Skia load only for this command
   const gt = args.gt;
   const s = await runDrawJob(() =>

@@ -6,6 +6,7 @@
  */
 import type { CommandModule } from 'yargs';
 import type { IouType } from '../eval/cocoeval.js';
+import { MAX_BOOTSTRAP } from '../eval/occlusion-report.js';
 import { CliError } from './cli-error.js';
 import { asCliError } from './train.js';
 
@@ -38,8 +39,14 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
   const evalTypes = parseEvalTypes(args.eval);
   const count = args['render-count'];
   if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new CliError(`--render-count: expected a positive integer, got ${count}`, 2);
+  const thr = args['score-thr'];
+  if (thr !== undefined && !(Number.isFinite(thr) && thr >= 0 && thr <= 1)) {
+    throw new CliError(`--score-thr: expected a number from 0 to 1 (0 draws every detection), got ${String(thr)}`, 2);
+  }
   const bootstrap = args.bootstrap;
-  if (bootstrap !== undefined && !(Number.isInteger(bootstrap) && bootstrap >= 0)) throw new CliError(`--bootstrap: expected an integer ≥ 0, got ${bootstrap}`, 2);
+  if (bootstrap !== undefined && !(Number.isInteger(bootstrap) && bootstrap >= 0 && bootstrap <= MAX_BOOTSTRAP)) {
+    throw new CliError(`--bootstrap: expected an integer from 0 to ${MAX_BOOTSTRAP.toLocaleString('en-US')}, got ${bootstrap}`, 2);
+  }
   const scoreThr = args['score-thr'];
   if (scoreThr !== undefined && !(scoreThr >= 0 && scoreThr <= 1)) throw new CliError(`--score-thr: expected a number in [0, 1], got ${scoreThr}`, 2);
   try {

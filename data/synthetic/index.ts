@@ -9,8 +9,9 @@
  * (seed, split, index) (schedule.ts), PNGs are written losslessly by data/image.ts `writeImage` (no metadata), JSON
  * keys come in a fixed order and the README holds no timings.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
 import { writeImage } from '../image.js';
 import { CocoSplitBuilder } from './coco-json.js';
 import { Placer } from './placement.js';
@@ -120,22 +121,87 @@ function fsReason(e: unknown): string {
 
 const DATASET_ENTRIES = ['annotations', 'train', 'val', 'README.md'];
 
-/** Creates (or, with overwrite, clears) the output folder; refuses to mix with an existing dataset. */
-function prepareOutput(out: string, overwrite: boolean): void {
+/**
+ * The marker a generated dataset carries: the list of the files make-synthetic wrote. `--overwrite` removes exactly
+ * those files and only when the folder holds nothing else, so it can never delete a user's own files.
+ */
+export const MANIFEST_FILE = '.tiedet-synthetic.json';
+
+interface Manifest {
+  tool: 'tiedet make-synthetic';
+  complete: boolean;
+  files: string[];
+}
+
+function readManifest(out: string): Manifest | null {
+  const file = join(out, MANIFEST_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Partial<Manifest>;
+    if (m.tool === 'tiedet make-synthetic' && Array.isArray(m.files) && m.files.every((f) => typeof f === 'string')) return m as Manifest;
+  } catch {
+    // not ours, or damaged: treated as a foreign file below
+  }
+  return null;
+}
+
+function listFiles(out: string): string[] {
+  const files: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(out, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else files.push(r);
+    }
+  };
+  walk('');
+  return files.sort();
+}
+
+/** Refuses folders no dataset should be written into: the file system root, the home folder, the current folder or one of its parents. */
+function checkOutputPlace(out: string): void {
+  const cwd = resolve('.');
+  const home = resolve(homedir());
+  const isAncestorOfCwd = cwd === out || cwd.startsWith(out.endsWith(sep) ? out : out + sep);
+  if (out === resolve('/') || out === home || isAncestorOfCwd) {
+    const what = out === cwd ? 'the current folder' : out === home ? 'the home folder' : isAncestorOfCwd ? 'a parent of the current folder' : 'the root folder';
+    throw new SyntheticOutputError(`${out} is ${what}; make-synthetic writes a dataset into a folder of its own — name one, e.g. work_dirs/synthetic-tiny`);
+  }
+}
+
+/** Creates (or, with overwrite, clears what an earlier run wrote) the output folder; never deletes other files. */
+function prepareOutput(out: string, overwrite: boolean, planned: readonly string[]): void {
+  checkOutputPlace(out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new SyntheticOutputError(`${out}: exists and is not a folder`);
-  const present = existsSync(out) ? DATASET_ENTRIES.filter((e) => existsSync(join(out, e))) : [];
-  if (present.length > 0) {
+  const manifest = existsSync(out) ? readManifest(out) : null;
+  if (manifest) {
     if (!overwrite) {
+      throw new SyntheticOutputError(`${out} already holds a dataset (written by make-synthetic); pass --overwrite to replace it, or choose another folder`);
+    }
+    const ours = new Set([...manifest.files, MANIFEST_FILE]);
+    const foreign = listFiles(out).filter((f) => !ours.has(f));
+    if (foreign.length > 0) {
       throw new SyntheticOutputError(
-        `${out} already holds a dataset (${present.join(', ')}); pass --overwrite to replace it, or choose another folder`,
+        `${out}: --overwrite refused: the folder holds ${foreign.length} file(s) make-synthetic did not write ` +
+          `(${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); move them away or choose another folder`,
       );
     }
-    for (const e of present) {
-      try {
-        rmSync(join(out, e), { recursive: true, force: true });
-      } catch (err) {
-        throw new SyntheticOutputError(`cannot remove ${join(out, e)}: ${fsReason(err)}`);
+    try {
+      for (const f of manifest.files) rmSync(join(out, f), { force: true });
+      for (const d of ['annotations', 'train', 'val']) {
+        const dir = join(out, d);
+        if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
       }
+    } catch (err) {
+      throw new SyntheticOutputError(`cannot remove the earlier dataset in ${out}: ${fsReason(err)}`);
+    }
+  } else {
+    const present = existsSync(out) ? DATASET_ENTRIES.filter((e) => existsSync(join(out, e))) : [];
+    if (present.length > 0) {
+      throw new SyntheticOutputError(
+        `${out} already holds ${present.join(', ')}, not written by make-synthetic (no ${MANIFEST_FILE}); ` +
+          `${overwrite ? '--overwrite only replaces a dataset make-synthetic wrote — ' : ''}remove them yourself or choose another folder`,
+      );
     }
   }
   for (const dir of [out, join(out, 'annotations'), join(out, 'train'), join(out, 'val')]) {
@@ -150,6 +216,12 @@ function prepareOutput(out: string, overwrite: boolean): void {
   } catch (err) {
     throw new SyntheticOutputError(`cannot write to the output folder ${out}: ${fsReason(err)}`);
   }
+  writeManifest(out, planned, false);
+}
+
+function writeManifest(out: string, files: readonly string[], complete: boolean): void {
+  const m: Manifest = { tool: 'tiedet make-synthetic', complete, files: [...files] };
+  writeText(join(out, MANIFEST_FILE), `${JSON.stringify(m, null, 1)}\n`);
 }
 
 function writeText(file: string, text: string): void {
@@ -203,8 +275,15 @@ async function generateSplit(
 export async function generateSynthetic(opts: GenerateSyntheticOptions): Promise<SyntheticResult> {
   const t0 = performance.now();
   const config = resolveConfig(opts);
+  if (opts.out.trim() === '') throw new SyntheticOutputError('--out is empty (an unset shell variable?); name the dataset folder');
   const out = resolve(opts.out);
-  prepareOutput(out, opts.overwrite ?? false);
+  const planned = ['annotations/instances_train.json', 'annotations/instances_val.json', 'README.md'];
+  for (const split of SPLITS) {
+    const gen = new SplitGenerator(config, split);
+    for (let i = 0; i < gen.count; i++) planned.push(`${split}/${gen.fileName(i)}`);
+  }
+  planned.sort();
+  prepareOutput(out, opts.overwrite ?? false, planned);
   const annotationFiles = {
     train: join(out, 'annotations', 'instances_train.json'),
     val: join(out, 'annotations', 'instances_val.json'),
@@ -216,19 +295,11 @@ export async function generateSynthetic(opts: GenerateSyntheticOptions): Promise
   }
   const readme = join(out, 'README.md');
   writeText(readme, datasetReadme(config, stats.train, stats.val));
+  writeManifest(out, planned, true);
   return { config, out, annotationFiles, imageDirs, readme, stats, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Lists the files a generated dataset consists of (relative paths, sorted), for checks and checksums. */
+/** Lists the files a generated dataset consists of (relative paths, sorted; not the manifest), for checks and checksums. */
 export function datasetFiles(out: string): string[] {
-  const files: string[] = [];
-  const walk = (rel: string): void => {
-    for (const e of readdirSync(join(out, rel), { withFileTypes: true })) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else files.push(r);
-    }
-  };
-  walk('');
-  return files.sort();
+  return listFiles(out).filter((f) => f !== MANIFEST_FILE);
 }

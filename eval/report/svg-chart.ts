@@ -205,15 +205,16 @@ function renderPanel(panel: Panel, ox: number, oy: number, L: Layout, panelIndex
     xMin = -0.5;
     xMax = cats.length - 0.5;
   } else {
-    const xMin0 = panel.xMin ?? (xs.length ? Math.min(...xs) : 1);
-    const xMax0 = panel.xMax ?? (xs.length ? Math.max(...xs) : 2);
+    // reductions, not Math.min(...xs): a spread of 10^5+ points overflows the call stack
+    const xMin0 = panel.xMin ?? (xs.length ? xs.reduce((m, v) => (v < m ? v : m), Infinity) : 1);
+    const xMax0 = panel.xMax ?? (xs.length ? xs.reduce((m, v) => (v > m ? v : m), -Infinity) : 2);
     xTicks = panel.xTicks ?? (log2 ? log2Ticks(xMin0, xMax0) : niceTicks(xMax0));
     xMin = Math.min(xMin0, ...xTicks);
     xMax = Math.max(xMax0, ...xTicks);
   }
   const ends = finite.flatMap((p) => (hasInterval(p) ? [p.y, p.lo!, p.hi!] : [p.y]));
-  const yMaxData = Math.max(0, ...ends);
-  const yMinData = Math.min(0, ...ends);
+  const yMaxData = ends.reduce((m, v) => (v > m ? v : m), 0);
+  const yMinData = ends.reduce((m, v) => (v < m ? v : m), 0);
   const yTicks = niceRange(Math.min(panel.yMin ?? 0, yMinData), panel.yMax ?? yMaxData);
   const yMin = yTicks[0]!;
   const yMax = yTicks[yTicks.length - 1]!;

@@ -37,10 +37,10 @@ describe('tiedet params', () => {
   it('bad --input or an unknown preset: one clear line, exit 1', () => {
     for (const args of [['--input', '224by224'], ['--presets', 'resnet50,resnet51']]) {
       const r = runCli(['params', ...args]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       const lines = r.stderr.trim().split('\n');
       expect(lines.length, r.stderr).toBe(1);
-      expect(lines[0]).toMatch(/^tiedet: (--input must be HEIGHTxWIDTH|unknown preset\(s\) "resnet51")/);
+      expect(lines[0]).toMatch(/^tiedet: (--input: expected HEIGHTxWIDTH|--presets: unknown preset\(s\) "resnet51")/);
     }
   });
 

@@ -114,7 +114,7 @@ describe('loading', () => {
     expect((await loadConfig('retinanet_tiedresnet_synthetic_tiny')).data.train.lr).not.toBe(0.005);
 
     expect(await errorOf(loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: ['data.batchSize=0'] }))).toMatch(
-      /retinanet_tiedresnet_synthetic_tiny\.ts \(with the overrides\): data\.batchSize: expected an integer ≥ 1, got 0$/,
+      /retinanet_tiedresnet_synthetic_tiny\.ts \(with the overrides\): data\.batchSize: expected an integer ≥ 1 and ≤ 1024, got 0$/,
     );
     expect(await errorOf(loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: ['data.scale=128'] }))).toMatch(
       /data\.scale: expected an array of 2 number\(s\), got \[128\]$/,

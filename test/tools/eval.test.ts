@@ -25,7 +25,11 @@ const BBOX = sharedPath('val2014_100/instances_val2014_fakebbox100_results.json'
 const SEGM = sharedPath('val2014_100/instances_val2014_fakesegm100_results.json');
 
 function expectOneLineError(r: ReturnType<typeof runCli>, ...parts: (string | RegExp)[]): void {
-  expect(r.code, r.stderr).toBe(1);
+  expectOneLineErrorCode(r, 1, ...parts);
+}
+
+function expectOneLineErrorCode(r: ReturnType<typeof runCli>, code: number, ...parts: (string | RegExp)[]): void {
+  expect(r.code, r.stderr).toBe(code);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
@@ -113,6 +117,6 @@ describeShared('tiedet eval', () => {
 describe('tiedet eval argument errors', () => {
   it('--max-dets with fewer than 3 values', () => {
     const r = runCli(['eval', '--gt', 'a.json', '--results', 'b.json', '--iou', 'bbox', '--max-dets', '1,10']);
-    expectOneLineError(r, /--max-dets/, /at least 3/);
+    expectOneLineErrorCode(r, 2, /--max-dets/, /at least 3/); // a usage error
   });
 });
