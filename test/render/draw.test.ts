@@ -15,7 +15,10 @@ import {
   instanceColor,
   PALETTE,
   PREDICTION_STYLE,
+  placeFreePlate,
   sideBySide,
+  wrapText,
+  textWidth,
   textColorOn,
   type Color,
   type DrawStyle,
@@ -286,7 +289,11 @@ describe('colours', () => {
     expect(minDist).toBeGreaterThan(70);
     expect(categoryColor(17)).toBe(categoryColor(17));
     const used = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((id) => PALETTE.indexOf(categoryColor(id))));
-    expect(used.size).toBeGreaterThanOrEqual(7); // the hash spreads consecutive ids
+    expect(used.size).toBe(10); // ids 1…12 take the palette in order: no two classes of a small dataset alike
+    for (let id = 1; id < 40; id++) {
+      const [a, b] = [categoryColor(id), categoryColor(id + 1)];
+      expect(Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]), `ids ${id}, ${id + 1}`).toBeGreaterThan(70);
+    }
     for (let k = 0; k < 30; k++) expect(instanceColor(k)).not.toEqual(instanceColor(k + 1));
   });
 });
@@ -306,5 +313,36 @@ describe('side by side', () => {
     }
     expect(px(out, 10 * 94 + 41)).toEqual([38, 38, 38]); // the gap
     expect(px(out, (out.height - 1) * 94)).toEqual([38, 38, 38]); // the strip
+  });
+});
+
+describe('legible on small images', () => {
+  it('label plates of boxes at the same place do not overlap while the image has room', () => {
+    const taken: { x: number; y: number; w: number; h: number }[] = [];
+    const box = { x0: 40, y0: 40, x1: 70, y1: 70 };
+    for (let i = 0; i < 6; i++) taken.push(placeFreePlate(box, box, 50, 13, 128, 128, taken));
+    for (let i = 0; i < taken.length; i++) {
+      const a = taken[i]!;
+      expect(a.x >= 0 && a.y >= 0 && a.x + a.w <= 128 && a.y + a.h <= 128).toBe(true);
+      for (let j = 0; j < i; j++) {
+        const b = taken[j]!;
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `plates ${j} and ${i}`).toBe(false);
+      }
+    }
+    // the first one goes where it always did: above the box's top-left corner
+    expect(taken[0]).toEqual({ x: 40, y: 27, w: 50, h: 13 });
+  });
+
+  it.runIf(fontsAvailable())('captions wrap to the panel width; the strip grows instead of cutting them', () => {
+    const caption = '5 detections ≥ 0.3 · segm AP 1.000 · occlusion r 0.50';
+    const lines = wrapText(caption, 124, 9); // the panel width less the plate padding (2 × 2 px at 9 px)
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.join(' ')).toBe(caption);
+    for (const l of lines) expect(textWidth(l, 9)).toBeLessThanOrEqual(124);
+    const panel: RgbImage = { width: 128, height: 128, data: new Uint8Array(128 * 128 * 3) };
+    const one = sideBySide(panel, panel, ['gt', 'pred'], { fontSize: 9 });
+    const two = sideBySide(panel, panel, ['ground truth: 5 instances', caption], { fontSize: 9 });
+    expect(two.height - 128).toBe((one.height - 128) * lines.length);
   });
 });

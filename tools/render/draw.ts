@@ -15,9 +15,13 @@
  *   shifted to lie inside the image and clipped to it when it is wider or taller than the image. Text is rendered
  *   with @napi-rs/canvas (Skia, system fonts) on a scratch canvas and copied in, so anti-aliasing stays inside the
  *   plate.
- * - **Colours**: a fixed palette of {@link PALETTE_SIZE} colours (8 hues × 3 lightness levels); per category the
- *   index is a hash of the category id (stable across images and runs), per instance it is the instance's rank in
- *   the image.
+ * - **Colours**: a categorical palette of {@link PALETTE_SIZE} colours; category ids 1…12 take its entries in order
+ *   (neighbouring ids never look alike), other ids golden-angle hues; per instance the entry is the instance's rank
+ *   in the image.
+ * - **Label placement**: each plate goes to the first of (above the box, inside its top, below it, inside its
+ *   bottom) that overlaps no plate placed before; failing that it slides down in plate-height steps to a free row;
+ *   only when the image has no free place left do plates overlap.
+ * - **Captions** (side by side): wrapped into as many lines as the panel width needs.
  *
  * Ground truth and predictions differ by style ({@link GT_STYLE}: lighter fill and dashed boxes;
  * {@link PREDICTION_STYLE}: stronger fill and solid boxes).
@@ -87,33 +91,39 @@ function hslToRgb(hDeg: number, s: number, l: number): Color {
   return [to8(r1), to8(g1), to8(b1)];
 }
 
-export const PALETTE_SIZE = 24;
-const LIGHTNESS = [0.5, 0.3, 0.7] as const;
-
 /**
- * The palette: three rows of 8 hues 45° apart (row r shifted by 15°·r), saturation 0.9, lightness 0.50 / 0.30 /
- * 0.70 by row — every pair of entries at least 76 apart in RGB; consecutive entries differ in hue by 45°.
+ * The categorical palette: 12 colours (hue, lightness) chosen so that neighbouring entries are far apart in hue and
+ * every pair is at least 75 apart in RGB. Category ids 1…12 (the usual 1-based COCO ids of a small dataset) take
+ * entries 1…12 in order, so the classes of a small dataset never share or nearly share a colour; other ids take
+ * golden-angle hues (137.5° apart for consecutive ids) at alternating lightness.
  */
-export const PALETTE: readonly Color[] = Object.freeze(
-  Array.from({ length: PALETTE_SIZE }, (_, i) => hslToRgb((i % 8) * 45 + Math.floor(i / 8) * 15, 0.9, LIGHTNESS[Math.floor(i / 8)]!)),
-);
+const QUALITATIVE: readonly (readonly [number, number])[] = [
+  [4, 0.5], [212, 0.45], [130, 0.4], [32, 0.55], [280, 0.5], [178, 0.4],
+  [55, 0.55], [330, 0.62], [95, 0.55], [240, 0.72], [18, 0.3], [195, 0.65],
+];
 
-/** A 32-bit integer hash (murmur3's finaliser) of a number id; ids beyond 32 bits fold their high part in. */
-export function hashId(id: number): number {
-  const lo = id | 0;
-  const hi = Math.floor(id / 4294967296) | 0;
-  let h = (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+export const PALETTE: readonly Color[] = Object.freeze(QUALITATIVE.map(([h, l]) => hslToRgb(h, 0.85, l)));
+export const PALETTE_SIZE = PALETTE.length;
+
+const GOLDEN_ANGLE = 137.50776405003785;
+
+const goldenCache = new Map<number, Color>();
+
+/** A colour for any integer: golden-angle hue steps, lightness cycling through three levels (one object per id). */
+function goldenColor(n: number): Color {
+  let c = goldenCache.get(n);
+  if (!c) {
+    const k = Math.abs(Math.trunc(n));
+    c = Object.freeze(hslToRgb(k * GOLDEN_ANGLE + 20, 0.8, [0.5, 0.38, 0.64][k % 3]!)) as Color;
+    if (goldenCache.size < 100_000) goldenCache.set(n, c);
+  }
+  return c;
 }
 
-/** The colour of a category: stable for an id across images and runs. */
+/** The colour of a category: stable for an id across images and runs; ids 1…12 get the palette in order. */
 export function categoryColor(categoryId: number): Color {
-  return PALETTE[hashId(categoryId) % PALETTE_SIZE]!;
+  if (Number.isInteger(categoryId) && categoryId >= 1 && categoryId <= PALETTE_SIZE) return PALETTE[categoryId - 1]!;
+  return goldenColor(categoryId);
 }
 
 /** The colour of the k-th instance of an image (k = 0, 1, …): neighbours in rank never share a colour. */
@@ -349,6 +359,64 @@ export function placePlate(anchor: { x0: number; y0: number }, w: number, h: num
   return { x, y, w: Math.min(w, width - x), h: Math.min(h, height - y) };
 }
 
+const overlaps = (a: Rect, b: Rect) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * A plate position that overlaps none of `taken`: above the box's top-left corner, inside its top, below its
+ * bottom, inside its bottom (each shifted into the image); failing those, the first candidate slid down row by row;
+ * and when the image is full, the first candidate (overlapping).
+ */
+export function placeFreePlate(
+  anchor: { x0: number; y0: number },
+  box: { x0: number; y0: number; x1: number; y1: number } | null,
+  w: number,
+  h: number,
+  width: number,
+  height: number,
+  taken: readonly Rect[],
+): Rect {
+  const first = placePlate(anchor, w, h, width, height);
+  const free = (r: Rect) => !taken.some((t) => overlaps(r, t));
+  if (free(first)) return first;
+  const candidates: Rect[] = [];
+  const at = (x: number, y: number): Rect => {
+    const cx = Math.max(0, Math.min(x, width - w));
+    const cy = Math.max(0, Math.min(y, height - h));
+    return { x: cx, y: cy, w: Math.min(w, width - cx), h: Math.min(h, height - cy) };
+  };
+  candidates.push(at(anchor.x0, anchor.y0));
+  if (box) {
+    candidates.push(at(box.x0, box.y1 + 1));
+    candidates.push(at(box.x0, box.y1 + 1 - h));
+  }
+  for (const c of candidates) if (free(c)) return c;
+  for (let y = first.y + h; y + h <= height; y += h) {
+    const c = at(first.x, y);
+    if (free(c)) return c;
+  }
+  for (let y = first.y - h; y >= 0; y -= h) {
+    const c = at(first.x, y);
+    if (free(c)) return c;
+  }
+  return first;
+}
+
+/** Greedy word wrap of `text` into lines at most `maxWidth` pixels wide at `fontSize` (a long word gets a line). */
+export function wrapText(text: string, maxWidth: number, fontSize: number): string[] {
+  const words = text.split(/\s+/).filter((w) => w.length > 0);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && textWidth(next, fontSize) > maxWidth) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line || lines.length === 0) lines.push(line);
+  return lines;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // public drawing
 
@@ -390,7 +458,8 @@ export function drawInstances(img: RgbImage, instances: readonly Instance[], sty
       else if (masks[k]) anchor = masks[k];
       if (!anchor) return;
       const size = plateSize(inst.label, fontSize);
-      const rect = placePlate(anchor, size.w, size.h, width, height);
+      const box = inst.box ? boxPixels(inst.box, width, height) : null;
+      const rect = placeFreePlate(anchor, box, size.w, size.h, width, height, plates);
       drawPlate(data, width, height, rect, inst.label, inst.color, textColorOn(inst.color), fontSize);
       plates.push(rect);
     });
@@ -409,7 +478,8 @@ export interface SideBySideOptions {
 
 /**
  * `left` and `right` next to each other (top-aligned, `gap` pixels apart) above a caption strip; `captions[0]` is
- * centred under the left panel, `captions[1]` under the right one.
+ * centred under the left panel, `captions[1]` under the right one, each wrapped into as many lines as its panel's
+ * width needs (the strip is as tall as the longer caption).
  */
 export function sideBySide(left: RgbImage, right: RgbImage, captions: readonly [string, string], opts: SideBySideOptions = {}): RgbImage {
   checkImage(left);
@@ -417,7 +487,11 @@ export function sideBySide(left: RgbImage, right: RgbImage, captions: readonly [
   const gap = opts.gap ?? 4;
   const bg = opts.background ?? ([38, 38, 38] as const);
   const fontSize = opts.fontSize ?? defaultFontSize(Math.max(left.width, right.width), Math.max(left.height, right.height));
-  const stripH = plateSize('Ag', fontSize).h;
+  const lineH = plateSize('Ag', fontSize).h;
+  const pad = Math.max(2, Math.round(fontSize / 4));
+  const leftLines = wrapText(captions[0], left.width - 2 * pad, fontSize);
+  const rightLines = wrapText(captions[1], right.width - 2 * pad, fontSize);
+  const stripH = lineH * Math.max(leftLines.length, rightLines.length);
   const width = left.width + gap + right.width;
   const panelH = Math.max(left.height, right.height);
   const height = panelH + stripH;
@@ -431,7 +505,9 @@ export function sideBySide(left: RgbImage, right: RgbImage, captions: readonly [
   blit(left, 0);
   blit(right, left.width + gap);
   const fg = textColorOn(bg);
-  drawPlate(data, width, height, { x: 0, y: panelH, w: left.width, h: stripH }, captions[0], bg, fg, fontSize, 'center');
-  drawPlate(data, width, height, { x: left.width + gap, y: panelH, w: right.width, h: stripH }, captions[1], bg, fg, fontSize, 'center');
+  leftLines.forEach((line, i) => drawPlate(data, width, height, { x: 0, y: panelH + i * lineH, w: left.width, h: lineH }, line, bg, fg, fontSize, 'center'));
+  rightLines.forEach((line, i) =>
+    drawPlate(data, width, height, { x: left.width + gap, y: panelH + i * lineH, w: right.width, h: lineH }, line, bg, fg, fontSize, 'center'),
+  );
   return { data, width, height };
 }

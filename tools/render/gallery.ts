@@ -71,7 +71,11 @@ th.sortable:hover{background:#ddd}
 th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}
 td.name,th.name{text-align:left}
-td.thumb img{max-width:240px;max-height:180px;display:block}
+table{width:100%}
+td.thumb{width:50%;text-align:left}
+th:first-child{text-align:left}
+td.thumb img{width:100%;height:auto;max-height:80vh;object-fit:contain;object-position:left;display:block}
+td.thumb img.small{image-rendering:pixelated}
 td.na{color:#999}
 tr.hidden{display:none}
 .skipped{margin-top:16px;color:#a33}
@@ -157,7 +161,7 @@ export function galleryHtml(rows: readonly GalleryRow[], opts: GalleryOptions): 
       ].join(' ');
       const href = hrefOf(r.href);
       const cells = [
-        `<td class="thumb"><a href="${href}"><img src="${href}" loading="lazy" alt="${escapeHtml(r.fileName)}"></a></td>`,
+        `<td class="thumb"><a href="${href}"><img${r.width < 400 ? ' class="small"' : ''} src="${href}" loading="lazy" alt="${escapeHtml(r.fileName)}"></a></td>`,
         `<td class="name">${escapeHtml(r.fileName)}<br><small>${r.width}×${r.height}</small></td>`,
         `<td>${r.imageId}</td>`,
         `<td>${r.gt}${r.crowd > 0 ? ` <small>+${r.crowd} crowd</small>` : ''}</td>`,
