@@ -35,6 +35,8 @@ export function normalizeArgv(argv: readonly string[]): string[] {
 export interface OptionKinds {
   array: readonly string[];
   string: readonly string[];
+  /** Every option the parser knows (yargs' `key` map). */
+  key?: Record<string, unknown>;
   alias?: Record<string, readonly string[]>;
 }
 
@@ -67,4 +69,69 @@ export function checkOptionValues(argv: Arguments, kinds: OptionKinds): void {
       }
     }
   }
+}
+
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = t;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The known names nearest to `name` (distance ≤ 2, or one is a prefix of the other), best first. */
+export function nearest(name: string, known: readonly string[]): string[] {
+  const scored = known
+    .filter((k) => k.length > 1)
+    .map((k) => ({ k, d: k.startsWith(name) || name.startsWith(k) ? 0.5 : editDistance(name, k) }))
+    .filter((s) => s.d <= Math.min(2, Math.max(1, Math.floor(name.length / 3))) || s.d === 0.5)
+    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k));
+  return scored.slice(0, 3).map((s) => s.k);
+}
+
+/**
+ * Rewrites a yargs usage message into one line that says what to type instead: unknown options get the nearest
+ * known ones, a missing CONFIG gets the list of shipped configs, `tiedet demo` gets the npm script.
+ */
+export function explainUsage(msg: string, argv: readonly string[], knownOptions: readonly string[], configs: readonly string[]): string {
+  const one = msg.replace(/\s*\n\s*/g, ' ');
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (/^Name a command/.test(one)) return 'name a command (the list is above), e.g. `tiedet eval --help`';
+  const didYouMean = /^Did you mean (\S+)\?/.exec(one);
+  if (command === 'demo') {
+    return '`demo` is not a tiedet command: the demo runs with `npm run demo` (train, test and render a small detector)';
+  }
+  if (didYouMean) return `unknown command '${command ?? ''}' — did you mean \`tiedet ${didYouMean[1]}\`? (\`tiedet --help\` lists the commands)`;
+  const unknown = /^Unknown arguments?: (.+)$/.exec(one);
+  if (unknown) {
+    const listed = unknown[1]!.split(/,\s*/);
+    // yargs lists a dashed option twice (max-iter, maxIter): keep the dashed spelling
+    const names = listed.filter((n) => !(/[A-Z]/.test(n) && listed.some((m) => m !== n && camel(m) === n)));
+    if (command !== undefined && names[0] === command && argv[0] === command) {
+      return `unknown command '${command}' — \`tiedet --help\` lists the commands`;
+    }
+    const parts = names.map((n) => {
+      const dashed = argv.some((a) => a === `--${n}` || a.startsWith(`--${n}=`) || a === `-${n}`);
+      const near = nearest(n, knownOptions);
+      const shown = dashed ? `--${n}` : `'${n}'`;
+      return near.length ? `${shown} (did you mean ${near.map((k) => `--${k}`).join(' or ')}?)` : shown;
+    });
+    return `unknown ${names.length > 1 ? 'arguments' : 'argument'} ${parts.join(', ')} — \`tiedet ${command ?? ''} --help\` lists the options`.replace('  ', ' ');
+  }
+  if (/^Not enough non-option arguments/.test(one) && (command === 'train' || command === 'test')) {
+    const example =
+      command === 'train'
+        ? 'tiedet train mask-rcnn_tiedresnet_synthetic_tiny'
+        : 'tiedet test mask-rcnn_tiedresnet_synthetic_tiny work_dirs/mask-rcnn_tiedresnet_synthetic_tiny/iter_400.json --out dets.json';
+    const what = command === 'train' ? 'CONFIG' : 'CONFIG and CHECKPOINT (a checkpoint .json in a work dir)';
+    return `${command} needs ${what}; CONFIG is a config file or a shipped config (${configs.join(', ')}), e.g. \`${example}\``;
+  }
+  return `${one} — run \`tiedet ${command && !command.includes('.') ? `${command} ` : ''}--help\` for usage`;
 }

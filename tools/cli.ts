@@ -19,7 +19,8 @@ import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { CliError, describeError } from './cli-error.js';
-import { checkOptionValues, normalizeArgv, type OptionKinds } from './cli-args.js';
+import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-args.js';
+import { listConfigs } from '../configs/load.js';
 
 export async function main(argv: string[]): Promise<number> {
   // The option kinds of the parser, read when the middleware runs (after the command's builder added its options).
@@ -50,6 +51,16 @@ export async function main(argv: string[]): Promise<number> {
     .command(analyzeLogsCommand)
     .command(trainCommand)
     .command(testCommand)
+    .epilogue(
+      [
+        'Examples:',
+        '  tiedet make-synthetic --preset tiny --out work_dirs/synthetic-tiny   the small synthetic occlusion set',
+        '  tiedet train mask-rcnn_tiedresnet_synthetic_tiny                       train on it (checkpoints, log, eval)',
+        '  tiedet eval --gt val.json --results dets.json --iou segm               pycocotools-identical COCO AP',
+        '',
+        '`tiedet COMMAND --help` shows each command\'s options and examples. The demo: `npm run demo`.',
+      ].join('\n'),
+    )
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()
@@ -62,7 +73,9 @@ export async function main(argv: string[]): Promise<number> {
       // would otherwise also reject parseAsync with them and the message would be printed twice.
       if (err) throw err;
       // A usage error (unknown option, bad choice…): stop here, so that no command handler runs.
-      throw new CliError(`${msg.replace(/\s*\n\s*/g, ' ')} — run \`tiedet --help\` for usage`, 2);
+      if (/^Name a command/.test(msg)) y.showHelp((s: string) => process.stderr.write(`${s}\n\n`));
+      const known = Object.keys(kindsOf().key ?? {});
+      throw new CliError(explainUsage(msg, argv, known, listConfigs()), 2);
     });
   try {
     await parser.parseAsync();

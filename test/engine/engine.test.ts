@@ -85,6 +85,6 @@ describe('tiedet info (CLI)', () => {
     expect(badChoice.stdout).toBe('');
     const unknown = runCli(['nosuchcommand']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown argument: nosuchcommand/);
+    expect(unknown.stderr).toMatch(/unknown command 'nosuchcommand' — `tiedet --help` lists the commands/);
   });
 });
