@@ -237,15 +237,21 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
         stack.push(m);
         break;
       }
-      case 0x6c: // LIST 'l'
-        stack.push(popMark());
+      case 0x6c: { // LIST 'l' (popMark replaces `stack`: take the items first)
+        const items = popMark();
+        stack.push(items);
         break;
-      case 0x74: // TUPLE 't'
-        stack.push(Object.freeze(popMark()));
+      }
+      case 0x74: { // TUPLE 't'
+        const items = popMark();
+        stack.push(Object.freeze(items));
         break;
-      case 0x91: // FROZENSET
-        stack.push(new Set(popMark()));
+      }
+      case 0x91: { // FROZENSET
+        const items = popMark();
+        stack.push(new Set(items));
         break;
+      }
       case 0x85: // TUPLE1
         stack.push(Object.freeze([pop()]));
         break;
