@@ -166,6 +166,7 @@ export class PthFile {
   /** The saved object (Map for dicts, PthTensor for tensors; see pickle.ts for the other values). */
   readonly root: unknown;
   private readonly cache = new Map<string, Uint8Array>();
+  private readonly storages = new Map<string, PthStorage>();
 
   private constructor(
     readonly file: string,
@@ -231,8 +232,12 @@ export class PthFile {
     const dtype = STORAGE_DTYPES[typeName];
     if (!dtype) return new UnsupportedStorage(typeName);
     if (typeof key !== 'string' || typeof numel !== 'number') return new UnresolvedTensor('malformed storage persistent id');
-    // UntypedStorage counts bytes; the typed ones count elements.
-    return new PthStorage(key, dtype, numel);
+    // One object per storage key: tensors sharing a storage share it (and its bytes, read once).
+    const known = this.storages.get(key);
+    if (known) return known;
+    const s = new PthStorage(key, dtype, numel);
+    this.storages.set(key, s);
+    return s;
   }
 
   /** Raw bytes of a storage (host byte order), read once. `tensorKey` names the tensor in errors. */
