@@ -51,13 +51,13 @@ export class WeightsError extends Error {
   }
 }
 
-/** 'pth' for a ZIP or a pickle stream (torch.save, legacy included), else 'safetensors'. */
+/** 'pth' for a ZIP or a pickle stream (torch.save, legacy included), 'safetensors' for a safetensors header. */
 export function weightsFormat(file: string): 'pth' | 'safetensors' {
-  let head = new Uint8Array(2);
+  let head = new Uint8Array(9);
   try {
     const fd = openSync(file, 'r');
     try {
-      head = head.subarray(0, readSync(fd, head, 0, 2, 0));
+      head = head.subarray(0, readSync(fd, head, 0, 9, 0));
     } finally {
       closeSync(fd);
     }
@@ -65,8 +65,9 @@ export function weightsFormat(file: string): 'pth' | 'safetensors' {
     throw new WeightsError(`${file}: cannot read: ${(e as Error).message}`);
   }
   if (head[0] === 0x50 && head[1] === 0x4b) return 'pth';
+  if (head.length === 9 && head[8] === 0x7b && new DataView(head.buffer).getBigUint64(0, true) < 100_000_000n) return 'safetensors';
   if (head[0] === 0x80) return 'pth';
-  return 'safetensors';
+  return file.endsWith('.safetensors') ? 'safetensors' : 'pth';
 }
 
 const list = (names: readonly string[], n: number): string =>
