@@ -1,6 +1,6 @@
 /**
  * The smallest RetinaNet and Mask R-CNN tiedet builds (≈ 60 k parameters each: ResNet stem + one bottleneck of
- * expansion ¼ per stage, FPN / heads of 8 channels, 2 classes), for checkpoint fixtures with mmdetection's key
+ * expansion ¼ per stage, FPN / heads of 8 channels, 3 classes as the tiny synthetic set), for checkpoint fixtures with mmdetection's key
  * names (tools/fixtures/pth.py writes them from the key list `tools/fixtures/micro-keys.ts` dumps).
  */
 import { maskRcnnConfig, MASK_RCNN_TINY } from '../../detectors/mask-rcnn/config.js';
@@ -11,7 +11,7 @@ import { bottleneckResNet } from '../../src/backbones/resnet.js';
 const microBackbone = (seed: number) =>
   bottleneckResNet({ layers: [1, 1, 1, 1], baseWidth: 4, expansion: 0.25 }, { seed, numClasses: null, frozenStages: -1, normEval: false });
 
-export function microRetinaNet(seed = 1, numClasses = 2): RetinaNet {
+export function microRetinaNet(seed = 1, numClasses = 3): RetinaNet {
   return new RetinaNet({
     backbone: microBackbone(seed),
     config: { numClasses, neck: { outChannels: 8 }, head: { featChannels: 8, stackedConvs: 1 } },
@@ -19,7 +19,7 @@ export function microRetinaNet(seed = 1, numClasses = 2): RetinaNet {
   });
 }
 
-export function microMaskRcnn(seed = 1, numClasses = 2): MaskRCNN {
+export function microMaskRcnn(seed = 1, numClasses = 3): MaskRCNN {
   return new MaskRCNN({
     backbone: microBackbone(seed),
     config: maskRcnnConfig(MASK_RCNN_TINY, {

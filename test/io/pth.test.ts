@@ -93,7 +93,7 @@ describe('torch.save reader: mmdetection checkpoints', () => {
     expect(sd.tensors.size).toBe(126);
     const meta = sd.meta as Map<string, unknown>;
     expect(meta.get('mmdet_version')).toBe('2.28.2');
-    expect(meta.get('CLASSES')).toEqual(['circle', 'square']);
+    expect(meta.get('CLASSES')).toEqual(['circle', 'square', 'triangle']);
     expect(meta.get('epoch')).toBe(24);
     const mean = meta.get('mean') as PyObject;
     expect(mean).toBeInstanceOf(PyObject);
@@ -115,7 +115,7 @@ describe('torch.save reader: mmdetection checkpoints', () => {
     expect(hub.global?.qualifiedName).toBe('mmengine.logging.message_hub.MessageHub'); // NEWOBJ of the class
     expect(((hub.state as Map<string, unknown>).get('log_scalars') as Map<string, unknown>).get('train/loss')).toEqual([0.5, 0.4]);
     const dm = (sd.meta as Map<string, unknown>).get('dataset_meta') as Map<string, unknown>;
-    expect(dm.get('classes')).toEqual(['circle', 'square']);
+    expect(dm.get('classes')).toEqual(['circle', 'square', 'triangle']);
     expect((sd.tensors.get('backbone.conv1.weight') as PthTensor).dtype).toBe('float16');
     pth.close();
   });

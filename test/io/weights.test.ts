@@ -65,10 +65,10 @@ describe('loadWeightsInto: mmdetection checkpoints by their own key names', () =
     expect(r.format).toBe('pth');
     expect(r.source).toBe('state_dict');
     expect(r.producer).toBe('mmdet 2.28.2');
-    expect(r.classes).toEqual(['circle', 'square']);
+    expect(r.classes).toEqual(['circle', 'square', 'triangle']);
     expect(r.loadedKeys.length).toBe(126);
     expect(r.missingKeys.length + r.unexpectedKeys.length + r.mismatchedKeys.length).toBe(0);
-    expect(formatWeightsReport(r)).toBe(`loaded 126/126 tensors from ${RETINA} (pth, the 'state_dict' entry; mmdet 2.28.2, 2 classes)`);
+    expect(formatWeightsReport(r)).toBe(`loaded 126/126 tensors from ${RETINA} (pth, the 'state_dict' entry; mmdet 2.28.2, 3 classes)`);
     expectFixtureValues(model, KEYS.retinanet!);
     model.dispose();
   });
@@ -77,7 +77,7 @@ describe('loadWeightsInto: mmdetection checkpoints by their own key names', () =
     const model = microMaskRcnn();
     const r = loadWeightsInto(model, MASK);
     expect(r.producer).toBe('mmengine 0.10.3');
-    expect(r.classes).toEqual(['circle', 'square']);
+    expect(r.classes).toEqual(['circle', 'square', 'triangle']);
     expect(r.loadedKeys.length).toBe(138);
     expectFixtureValues(model, KEYS.mask_rcnn!);
     model.dispose();
@@ -107,8 +107,8 @@ describe('loadWeightsInto: mmdetection checkpoints by their own key names', () =
 });
 
 describe('loadWeightsInto: strict and non-strict', () => {
-  it('strict: a wrong shape (3 classes vs the file\'s 2) names file and keys with both shapes; nothing is loaded', () => {
-    const model = microRetinaNet(1, 3);
+  it('strict: a wrong shape (2 classes vs the file\'s 3) names file and keys with both shapes; nothing is loaded', () => {
+    const model = microRetinaNet(1, 2);
     const w = describeState(model).get('backbone.conv1.weight')!.variable;
     const before = w.dataSync().slice();
     let err: WeightsError | null = null;
@@ -119,7 +119,7 @@ describe('loadWeightsInto: strict and non-strict', () => {
     }
     expect(err).toBeInstanceOf(WeightsError);
     expect(err!.message).toContain(RETINA);
-    expect(err!.message).toContain('shape-mismatched 2: bbox_head.retina_cls.weight [18, 8, 3, 3] vs model [27, 8, 3, 3]');
+    expect(err!.message).toContain('shape-mismatched 2: bbox_head.retina_cls.weight [27, 8, 3, 3] vs model [18, 8, 3, 3]');
     expect(err!.message.length).toBeLessThan(1000);
     expect(err!.report!.mismatchedKeys.map((m) => m.key)).toEqual(['bbox_head.retina_cls.weight', 'bbox_head.retina_cls.bias']);
     expect(w.dataSync()).toEqual(before);
@@ -127,13 +127,13 @@ describe('loadWeightsInto: strict and non-strict', () => {
   });
 
   it('non-strict (fine-tuning with another head): loads the rest and reports counts with the first names', () => {
-    const model = microRetinaNet(1, 3);
+    const model = microRetinaNet(1, 2);
     const r = loadWeightsInto(model, RETINA, { strict: false });
     expect(r.loadedKeys.length).toBe(124);
     expect(r.mismatchedKeys.length).toBe(2);
     expect(formatWeightsReport(r).split('\n')).toEqual([
-      `loaded 124/126 tensors from ${RETINA} (pth, the 'state_dict' entry; mmdet 2.28.2, 2 classes)`,
-      'shape-mismatched 2: bbox_head.retina_cls.weight [18, 8, 3, 3] vs model [27, 8, 3, 3], bbox_head.retina_cls.bias [18] vs model [27]',
+      `loaded 124/126 tensors from ${RETINA} (pth, the 'state_dict' entry; mmdet 2.28.2, 3 classes)`,
+      'shape-mismatched 2: bbox_head.retina_cls.weight [27, 8, 3, 3] vs model [18, 8, 3, 3], bbox_head.retina_cls.bias [27] vs model [18]',
     ]);
     model.dispose();
   });
