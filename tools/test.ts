@@ -1,5 +1,5 @@
 /**
- * `tiedet test CONFIG CKPT --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
+ * `tiedet test CONFIG (CKPT | --weights W.pth) --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
  * mmdetection's tools/test.py: predictions of a checkpoint on the config's val split → COCO results JSON →
  * pycocotools' summary printed per IoU type → optionally the occlusion report and rendered predictions with a
  * gallery (tools/experiment/run-test.ts). TF.js loads only when the command runs.

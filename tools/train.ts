@@ -1,5 +1,5 @@
 /**
- * `tiedet train CONFIG [--work-dir DIR] [--resume [PATH]] [--cfg-options a.b=c …] [--seed N] [--auto-scale-lr]` —
+ * `tiedet train CONFIG [--work-dir DIR] [--resume [PATH]] [--weights W.pth [--strict]] [--cfg-options a.b=c …] [--seed N] [--auto-scale-lr]` —
  * mmdetection's tools/train.py: load the config (configs/load.ts), train it (tools/experiment/run-train.ts:
  * progress bar, log.jsonl, checkpoints, evaluation on the val split, save-best), print where everything is.
  * TF.js and the data pipeline load only when the command runs.
