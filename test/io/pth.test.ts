@@ -85,6 +85,28 @@ describe('torch.save reader: values', () => {
   });
 });
 
+describe('torch.save reader: byte order and pickle protocols', () => {
+  it('a big-endian archive (byteorder "big") is byte-swapped on read', () => {
+    const pth = PthFile.open(fx('big_endian.pth'));
+    expect(pth.byteorder).toBe('big');
+    const sd = stateDictOf(pth);
+    expect([...pth.tensorData(sd.tensors.get('f32'), 'f32')]).toEqual([1.5, -2, 3.25]);
+    expect([...pth.tensorData(sd.tensors.get('f16'), 'f16')]).toEqual([0.5, -1]);
+    expect([...pth.tensorData(sd.tensors.get('i64'), 'i64')]).toEqual([1, -2, 3]);
+    expect([...pth.tensorInt64(sd.tensors.get('i64'), 'i64')]).toEqual([1n, -2n, 3n]);
+    pth.close();
+  });
+
+  it('pickle protocol 4 (FRAME, MEMOIZE, STACK_GLOBAL)', () => {
+    const pth = PthFile.open(fx('protocol4.pth'));
+    const sd = stateDictOf(pth);
+    expect([...pth.tensorData(sd.tensors.get('a'), 'a')]).toEqual([1, 2]);
+    expect((sd.tensors.get('b') as PthTensor).shape).toEqual([1, 2]);
+    expect([...pth.tensorData(sd.tensors.get('b'), 'b')]).toEqual([3, 4]);
+    pth.close();
+  });
+});
+
 describe('torch.save reader: mmdetection checkpoints', () => {
   it('2.x: state_dict under "state_dict", meta (with a numpy array kept opaque) and optimizer readable', () => {
     const pth = PthFile.open(fx('mmdet2_retinanet_micro.pth'));
