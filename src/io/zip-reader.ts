@@ -98,7 +98,8 @@ export class ZipReader {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd!, out, done, length - done, position + done);
+      // fs.readSync takes at most 2^31 − 1 bytes per call: read large entries in 1 GiB pieces.
+      const n = readSync(this.fd!, out, done, Math.min(length - done, 1 << 30), position + done);
       if (n === 0) this.fail(`truncated archive: end of file while reading ${what}`);
       done += n;
     }
