@@ -97,6 +97,14 @@ describe('torch.save reader: byte order and pickle protocols', () => {
     pth.close();
   });
 
+  it('a ZIP64 archive (saturated 32-bit fields, ZIP64 extra fields and end records; torch.load reads it too)', () => {
+    const pth = PthFile.open(fx('zip64.pth'));
+    const sd = stateDictOf(pth);
+    expect([...pth.tensorData(sd.tensors.get('a'), 'a')]).toEqual([1, 2]);
+    expect([...pth.tensorData(sd.tensors.get('b'), 'b')]).toEqual([3, 4]);
+    pth.close();
+  });
+
   it('pickle protocol 4 (FRAME, MEMOIZE, STACK_GLOBAL)', () => {
     const pth = PthFile.open(fx('protocol4.pth'));
     const sd = stateDictOf(pth);
