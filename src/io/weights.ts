@@ -133,9 +133,11 @@ export function loadWeightsInto(model: Module, file: string, options: LoadWeight
     } catch (e) {
       if (e instanceof WeightsMismatchError) {
         const report = finish(e.report);
+        // A few short lines (the CLI joins them into one): counts and the first names of each kind.
+        const lines = formatWeightsReport(report).split('\n').slice(1);
         throw new WeightsError(
-          `cannot load ${file} into ${model.constructor.name} (strict): ${formatWeightsReport(report).split('\n').slice(1).join('; ')}` +
-            ' (non-strict loading — --no-strict, { strict: false } — loads the matching tensors and reports the rest)',
+          `cannot load ${file} into ${model.constructor.name} (strict):\n  ${lines.join(';\n  ')}\n` +
+            '  (non-strict loading — --no-strict, { strict: false } — loads the matching tensors and reports the rest)',
           report,
         );
       }

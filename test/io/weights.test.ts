@@ -146,7 +146,7 @@ describe('loadWeightsInto: strict and non-strict', () => {
     expect(text).toMatch(/\nmissing 22: neck\.lateral_convs\.3\.conv\.weight, .*, … 17 more/);
     expect(text).toMatch(/\nunexpected 10: .*… 5 more/);
     expect(text.length).toBeLessThan(1500);
-    expect(() => loadWeightsInto(model, RETINA)).toThrow(/cannot load .*mmdet2_retinanet_micro\.pth into MaskRCNN \(strict\): missing 22: /);
+    expect(() => loadWeightsInto(model, RETINA)).toThrow(/cannot load .*mmdet2_retinanet_micro\.pth into MaskRCNN \(strict\):\n  missing 22: /);
     model.dispose();
   });
 });
