@@ -64,7 +64,8 @@ export const LEGACY_FORMAT_FIX =
 export class PthError extends Error {
   constructor(
     readonly file: string,
-    detail: string,
+    /** The message without the file name. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'PthError';
@@ -543,9 +544,4 @@ export function stateDictOf(pth: PthFile, options: StateDictOptions = {}): PthSt
     else skipped.push(keyText(k));
   }
   return { tensors, source, skipped, meta };
-}
-
-/** Reads a .pth file's state dict (see `stateDictOf`) and closes nothing: call `pth.close()` when done. */
-export function openPth(path: string): PthFile {
-  return PthFile.open(path);
 }

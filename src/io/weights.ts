@@ -17,7 +17,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Module } from '../nn/module.js';
 import { loadTorchState, loadTorchWeights, WeightsMismatchError, type TorchTensorSource, type WeightsReport } from './checkpoint.js';
 import { checkNotMmdet1, mmdetCheckpointInfo, mmdetNames } from './mmdet-names.js';
-import { PthFile, stateDictOf, type PthStateDict } from './pth.js';
+import { PthError, PthFile, stateDictOf, type PthStateDict } from './pth.js';
 import { readSafetensors } from './safetensors.js';
 import type { LoadNameMap } from './torch-layout.js';
 
@@ -115,7 +115,12 @@ export function loadWeightsInto(model: Module, file: string, options: LoadWeight
       for (const [key, value] of sd.tensors) {
         tensors.set(key, {
           get shape() {
-            return opened.tensor(value, key).shape;
+            // loadTorchState prefixes the file name to errors raised here: give the detail only.
+            try {
+              return opened.tensor(value, key).shape;
+            } catch (e) {
+              throw e instanceof PthError ? new Error(e.detail) : e;
+            }
           },
           get data() {
             return opened.tensorData(value, key);

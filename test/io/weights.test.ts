@@ -174,4 +174,20 @@ describe('loadWeightsInto: safetensors and bad files', () => {
     expect(() => loadWeightsInto(model, join(DIR, 'dtypes.pth'))).toThrow(WeightsError);
     model.dispose();
   });
+
+  it('a tensor that depends on an unknown global, when it is needed: file and key named once', () => {
+    const model = microRetinaNet();
+    const file = join(DIR, 'unknown_global.pth');
+    const mapName = (k: string): string | null => (k === 'complex' ? 'bbox_head.retina_cls.bias' : null);
+    let msg = '';
+    try {
+      loadWeightsInto(model, file, { mapName, strict: false });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toBe(`${file}: tensor "complex" cannot be read: its storage is a torch.ComplexFloatStorage, which tiedet cannot decode`);
+    // not needed (dropped by the map): no error
+    expect(loadWeightsInto(model, file, { mapName: () => null, strict: false }).ignoredKeys).toEqual(['ok', 'complex', 'quantized']);
+    model.dispose();
+  });
 });
