@@ -18,6 +18,7 @@ import { makeSyntheticCommand } from './make-synthetic.js';
 import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
+import { convertCommand } from './convert.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-args.js';
 import { listConfigs } from '../configs/load.js';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(analyzeLogsCommand)
     .command(trainCommand)
     .command(testCommand)
+    .command(convertCommand)
     .epilogue(
       [
         'Examples:',

@@ -1,5 +1,5 @@
 /**
- * `tiedet test CONFIG CKPT --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
+ * `tiedet test CONFIG (CKPT | --weights W.pth) --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
  * mmdetection's tools/test.py: predictions of a checkpoint on the config's val split → COCO results JSON →
  * pycocotools' summary printed per IoU type → optionally the occlusion report and rendered predictions with a
  * gallery (tools/experiment/run-test.ts). TF.js loads only when the command runs.
@@ -12,7 +12,9 @@ import { asCliError } from './train.js';
 
 export interface TestArgs {
   config: string;
-  checkpoint: string;
+  checkpoint?: string;
+  weights?: string;
+  strict?: boolean;
   out: string;
   eval?: string;
   'occlusion-report'?: string;
@@ -49,6 +51,9 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
   }
   const scoreThr = args['score-thr'];
   if (scoreThr !== undefined && !(scoreThr >= 0 && scoreThr <= 1)) throw new CliError(`--score-thr: expected a number in [0, 1], got ${scoreThr}`, 2);
+  if ((args.checkpoint === undefined) === (args.weights === undefined)) {
+    throw new CliError('give a tiedet checkpoint (CHECKPOINT) or PyTorch weights (--weights FILE), exactly one of them', 2);
+  }
   try {
     const { loadConfig } = await import('../configs/load.js');
     const cfg = await loadConfig(args.config, { cfgOptions: (args['cfg-options'] ?? []).map(String) });
@@ -56,7 +61,9 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
     const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
     err(`tiedet test: ${cfg.name} on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
     const { testExperiment } = await import('./experiment/run-test.js');
-    const r = await testExperiment(cfg, args.checkpoint, {
+    const r = await testExperiment(cfg, args.checkpoint ?? null, {
+      weights: args.weights,
+      strictWeights: args.strict,
       out: args.out,
       eval: evalTypes,
       occlusionReport: args['occlusion-report'],
@@ -79,12 +86,14 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
 }
 
 export const testCommand: CommandModule<object, TestArgs> = {
-  command: 'test <config> <checkpoint>',
+  command: 'test <config> [checkpoint]',
   describe: 'Test a checkpoint on the config\'s val split: COCO results JSON, evaluation, occlusion report, rendered predictions',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'config file or name in configs/ (the one the checkpoint was trained with)' })
-      .positional('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint .json (or its stem, a tensor file, or a work dir for its latest)' })
+      .positional('checkpoint', { type: 'string', describe: 'checkpoint .json (or its stem, a tensor file, or a work dir for its latest); or use --weights' })
+      .option('weights', { type: 'string', describe: 'PyTorch weights instead of a checkpoint: .pth (state dict, mmdetection 2.x/3.x checkpoint) or .safetensors' })
+      .option('strict', { type: 'boolean', describe: 'with --weights: every key must match (default true; --no-strict loads what matches and reports the rest)' })
       .option('out', { type: 'string', demandOption: true, describe: 'COCO results JSON to write' })
       .option('eval', { type: 'string', describe: 'evaluate: bbox, segm or bbox,segm (pycocotools summary)' })
       .option('occlusion-report', { type: 'string', describe: 'write the occlusion report (HTML, Markdown, JSON, CSV) into this folder' })
@@ -97,7 +106,8 @@ export const testCommand: CommandModule<object, TestArgs> = {
       .example(
         '$0 test retinanet_tiedresnet_synthetic_tiny work_dirs/retinanet_tiedresnet_synthetic_tiny --out results.json --eval bbox',
         'evaluate the latest checkpoint of a run',
-      ) as never,
+      )
+      .example('$0 test mask-rcnn_r50_fpn_2x_coco --weights mask_rcnn_r50_fpn_2x_coco.pth --out results.json --eval bbox,segm', 'evaluate an mmdetection checkpoint') as never,
   handler: async (args) => {
     await runTest(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   },

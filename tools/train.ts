@@ -1,5 +1,5 @@
 /**
- * `tiedet train CONFIG [--work-dir DIR] [--resume [PATH]] [--cfg-options a.b=c …] [--seed N] [--auto-scale-lr]` —
+ * `tiedet train CONFIG [--work-dir DIR] [--resume [PATH]] [--weights W.pth [--strict]] [--cfg-options a.b=c …] [--seed N] [--auto-scale-lr]` —
  * mmdetection's tools/train.py: load the config (configs/load.ts), train it (tools/experiment/run-train.ts:
  * progress bar, log.jsonl, checkpoints, evaluation on the val split, save-best), print where everything is.
  * TF.js and the data pipeline load only when the command runs.
@@ -16,6 +16,8 @@ export interface TrainArgs {
   'auto-scale-lr'?: boolean;
   'allow-config-change'?: boolean;
   'max-iters'?: number;
+  weights?: string;
+  strict?: boolean;
   backend?: string;
   threads?: number;
 }
@@ -63,6 +65,8 @@ export async function runTrain(args: TrainArgs, out: (s: string) => void, err: (
       resume,
       allowConfigChange: args['allow-config-change'],
       stopAfter: args['max-iters'],
+      weights: args.weights,
+      strictWeights: args.strict,
       log: (line) => err(`${line}\n`),
     });
     const done = r.status === 'completed' ? 'finished' : r.status === 'interrupted' ? 'interrupted (Ctrl-C)' : `stopped after --max-iters ${args['max-iters']}`;
@@ -95,9 +99,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('auto-scale-lr', { type: 'boolean', describe: 'scale train.lr by the effective batch / train.baseBatchSize (linear rule)' })
       .option('allow-config-change', { type: 'boolean', describe: 'resume even if the checkpoint was trained with another config' })
       .option('max-iters', { type: 'number', describe: 'stop (saving a checkpoint) after this many iterations in total' })
+      .option('weights', { type: 'string', describe: "initialise the detector from PyTorch weights (.pth / .safetensors, mmdetection names) to fine-tune — mmdetection's load_from; not a resume" })
+      .option('strict', { type: 'boolean', describe: 'with --weights: every key must match (default false: keys of another head are reported, not loaded)' })
       .example('$0 train retinanet_tiedresnet_synthetic_tiny', 'train the demo detector into work_dirs/retinanet_tiedresnet_synthetic_tiny')
       .example('$0 train retinanet_tiedresnet50_fpn_2x_coco --cfg-options data.train.annFile=/coco/ann/train.json', 'point a COCO config elsewhere')
-      .example('$0 train configs/my_config.ts --resume', 'continue an interrupted run') as never,
+      .example('$0 train configs/my_config.ts --resume', 'continue an interrupted run')
+      .example('$0 train mask-rcnn_r50_fpn_2x_coco --weights mask_rcnn_r50_fpn_2x_coco.pth', 'fine-tune from an mmdetection checkpoint') as never,
   handler: async (args) => {
     await runTrain(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   },

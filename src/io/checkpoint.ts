@@ -74,9 +74,40 @@ const CHUNK_ELEMENTS = 16 * 1024 * 1024;
  * any problem unless `strict: false`; returns the report.
  */
 export function loadTorchWeights(module: Module, path: string, options: LoadTorchWeightsOptions = {}): WeightsReport {
+  return loadTorchState(module, { file: path, ...readSafetensors(path) }, options);
+}
+
+/** One PyTorch-layout tensor of a state dict; `data` (row-major) is read only for the keys that get loaded. */
+export interface TorchTensorSource {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** A PyTorch state dict from any file format (safetensors, torch.save). */
+export interface TorchStateSource {
+  /** Names the file in errors and in the report. */
+  file: string;
+  tensors: ReadonlyMap<string, TorchTensorSource>;
+  metadata: Record<string, string> | null;
+}
+
+/** A strict load that found mismatches: nothing was loaded; `report` says what differs. */
+export class WeightsMismatchError extends Error {
+  constructor(
+    message: string,
+    readonly report: WeightsReport,
+  ) {
+    super(message);
+    this.name = 'WeightsMismatchError';
+  }
+}
+
+/** `loadTorchWeights` for a state dict already read from any format. */
+export function loadTorchState(module: Module, source: TorchStateSource, options: LoadTorchWeightsOptions = {}): WeightsReport {
   const strict = options.strict ?? true;
   const mapName = options.mapName ?? ((k: string) => k);
-  const file = readSafetensors(path);
+  const file = source;
+  const path = source.file;
   const state = describeState(module);
 
   const report: WeightsReport = {
@@ -110,7 +141,7 @@ export function loadTorchWeights(module: Module, path: string, options: LoadTorc
     } catch (e) {
       throw new Error(`${path}: ${(e as Error).message}`);
     }
-    if (!fits) report.mismatchedKeys.push({ key, fileKey, fileShape: t.shape, expectedShape: torchShape(entry) });
+    if (!fits) report.mismatchedKeys.push({ key, fileKey, fileShape: [...t.shape], expectedShape: torchShape(entry) });
   }
   for (const [key, entry] of state) if (!sourceOf.has(key) && !entry.optional) report.missingKeys.push(key);
   const order = new Map([...state.keys()].map((k, i) => [k, i]));
@@ -128,9 +159,10 @@ export function loadTorchWeights(module: Module, path: string, options: LoadTorc
     problems.push(`unexpected ${report.unexpectedKeys.length} key(s): ${report.unexpectedKeys.join(', ')}`);
   }
   if (strict && problems.length) {
-    throw new Error(
+    throw new WeightsMismatchError(
       `${path}: cannot load into ${module.constructor.name}:\n  ${problems.join('\n  ')}\n` +
         `  (loadTorchWeights(…, { strict: false }) loads the matching keys and returns this as a report)`,
+      report,
     );
   }
 

@@ -17,6 +17,7 @@ import { buildOcclusionReport, writeOcclusionReport, type WrittenReport } from '
 import { imageOcclusionRatios } from '../../eval/occlusion.js';
 import type { OcclusionReport } from '../../eval/report/model.js';
 import { loadCheckpointWeights, readCheckpointState, resolveCheckpointPath } from '../../src/train/checkpoint-state.js';
+import { formatWeightsReport, loadWeightsInto } from '../../src/io/weights.js';
 import {
   buildModel,
   describeModel,
@@ -47,6 +48,10 @@ export interface TestExperimentOptions {
   renderScoreThr?: number;
   /** Test even if the checkpoint's config differs. */
   allowConfigChange?: boolean;
+  /** PyTorch weights (.pth / .safetensors, mmdetection names) instead of a tiedet checkpoint (pass ckpt null). */
+  weights?: string;
+  /** With `weights`: every key must match (default true). */
+  strictWeights?: boolean;
   log?: (line: string) => void;
   onProgress?: (p: PredictProgress) => void;
 }
@@ -95,7 +100,8 @@ export function spreadByOcclusion(ratios: ReadonlyMap<number, number>, n: number
   return [...new Set(out)];
 }
 
-export async function testExperiment(cfg: LoadedConfig, ckpt: string, opts: TestExperimentOptions): Promise<TestExperimentResult> {
+export async function testExperiment(cfg: LoadedConfig, ckpt: string | null, opts: TestExperimentOptions): Promise<TestExperimentResult> {
+  if ((ckpt === null) === (opts.weights === undefined)) throw new Error('test: give either a tiedet checkpoint or weights (--weights), not both');
   const log = opts.log ?? (() => {});
   const data = cfg.data;
   const valSet = await loadDataset(data.data, 'val', 'test');
@@ -106,10 +112,17 @@ export async function testExperiment(cfg: LoadedConfig, ckpt: string, opts: Test
     if (model.numClasses !== valSet.numClasses) {
       throw new Error(`${cfg.file}: the model predicts ${model.numClasses} classes but ${valSet.annFile} has ${valSet.numClasses} categories`);
     }
-    const desc = describeModel(model);
-    const path = checkTestCheckpoint(ckpt, cfg, trainingHash(data, desc), desc.modelHash, opts.allowConfigChange ?? false, log);
-    const state = loadCheckpointWeights(model, path);
-    log(`checkpoint: ${path} (iteration ${state.iteration}, epoch ${state.epoch})`);
+    let path: string;
+    if (ckpt !== null) {
+      const desc = describeModel(model);
+      path = checkTestCheckpoint(ckpt, cfg, trainingHash(data, desc), desc.modelHash, opts.allowConfigChange ?? false, log);
+      const state = loadCheckpointWeights(model, path);
+      log(`checkpoint: ${path} (iteration ${state.iteration}, epoch ${state.epoch})`);
+    } else {
+      path = opts.weights!;
+      const report = loadWeightsInto(model, path, { strict: opts.strictWeights ?? true });
+      for (const line of formatWeightsReport(report).split('\n')) log(`weights: ${line}`);
+    }
 
     const t0 = performance.now();
     const dets = await predictDataset(model, loader, opts.onProgress);

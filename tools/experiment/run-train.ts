@@ -12,7 +12,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Detector } from '../../detectors/detector.js';
 import { dropClassifier } from '../../src/io/torch-layout.js';
-import { loadTorchWeights } from '../../src/io/checkpoint.js';
+import { formatWeightsReport, loadWeightsInto } from '../../src/io/weights.js';
 import { Rng } from '../../src/nn/rng.js';
 import { findLatest, readCheckpointState, resolveCheckpointPath } from '../../src/train/checkpoint-state.js';
 import { JsonlLogger } from '../../src/train/logger.js';
@@ -54,6 +54,13 @@ export interface TrainExperimentOptions {
   onIteration?: (info: IterationInfo) => void;
   /** Install the Ctrl-C handler (default true). */
   handleSigint?: boolean;
+  /**
+   * Initialise the whole detector from PyTorch weights (.pth / .safetensors, mmdetection names) before training —
+   * mmdetection's `load_from` for fine-tuning; a resumed checkpoint (`resume`) replaces them.
+   */
+  weights?: string;
+  /** With `weights`: every key must match (default false: a different head is the usual fine-tuning case). */
+  strictWeights?: boolean;
 }
 
 export interface TrainExperimentResult extends TrainResult {
@@ -153,8 +160,14 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     if (data.train.pretrained) {
       const backbone = (model as unknown as { backbone?: unknown }).backbone;
       if (!backbone) throw new TrainError(`train.pretrained: ${model.constructor.name} has no 'backbone' to load weights into`);
-      const report = loadTorchWeights(backbone as Parameters<typeof loadTorchWeights>[0], data.train.pretrained, { mapName: dropClassifier });
+      // .safetensors or .pth (torchvision's resnet50-*.pth as downloaded); torchvision names, fc dropped, strict.
+      const report = loadWeightsInto(backbone as Parameters<typeof loadWeightsInto>[0], data.train.pretrained, { mapName: dropClassifier });
       log(`pretrained: loaded ${report.loadedKeys.length} backbone tensors from ${data.train.pretrained}`);
+    }
+    if (opts.weights) {
+      const report = loadWeightsInto(model, opts.weights, { strict: opts.strictWeights ?? false });
+      for (const line of formatWeightsReport(report).split('\n')) log(`weights: ${line}`);
+      if (opts.resume) log('weights: --resume given: the resumed checkpoint replaces these weights');
     }
     const desc = describeModel(model);
     const configHash = trainingHash(data, desc);
