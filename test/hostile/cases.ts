@@ -11,7 +11,7 @@
  * every case, that no stack trace or internal error text is printed, that no input file changed (hashes), that it
  * finishes in time and that memory stays bounded.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 
@@ -528,6 +528,31 @@ export function buildCases(dir: string): CaseSet {
     code: 0,
     expect: /holds boxes only/,
   });
+
+  // ---- 11. tiedet convert (.pth → .safetensors) ----
+  const fx = (f: string) => join(process.cwd(), 'test', 'fixtures', 'io', 'pth', f);
+  const pthCopy = p('gen', 'model.pth');
+  writeFileSync(pthCopy, readFileSync(fx('dtypes.pth')));
+  const pthAsSt = p('gen', 'model.safetensors');
+  writeFileSync(pthAsSt, readFileSync(fx('dtypes.pth')));
+  inputs.push(pthCopy, pthAsSt);
+  const conv: [string, string[], number, RegExp][] = [
+    ['convert: output = input', ['convert', pthAsSt, pthAsSt], 2, /model\.safetensors: refusing to overwrite the input file/],
+    ['convert: output not .safetensors', ['convert', pthCopy, p('gt-link.json')], 2, /gt-link\.json: the output must be a \.safetensors file/],
+    ['convert: missing input', ['convert', p('nope.pth'), p('out', 'a.safetensors')], 2, /nope\.pth: no such file/],
+    ['convert: input is a folder', ['convert', p('images'), p('out', 'b.safetensors')], 1, /images/],
+    ['convert: input is JSON, not a .pth', ['convert', gt, p('out', 'c.safetensors')], 1, /gt\.json/],
+    ['convert: a legacy (pre-1.6) file', ['convert', fx('legacy.pth'), p('out', 'd.safetensors')], 1, /legacy\.pth: .*_use_new_zipfile_serialization/],
+    ['convert: a storage is missing', ['convert', fx('missing_storage.pth'), p('out', 'e.safetensors')], 1, /missing_storage\.pth/],
+    ['convert: an unknown global a tensor depends on', ['convert', fx('unknown_global.pth'), p('out', 'f.safetensors')], 1, /unknown_global\.pth/],
+    ['convert: a truncated archive', ['convert', write(readFileSync(fx('dtypes.pth')).subarray(0, 300), 'pth'), p('out', 'g.safetensors')], 1, /\.pth: /],
+    ['convert: /dev/zero', ['convert', p('zero.json'), p('out', 'h.safetensors')], 1, /zero\.json/],
+    ['convert: output given twice', ['convert', pthCopy, p('out', 'i.safetensors'), '--all', '--all'], 0, /./],
+    ['convert: empty output', ['convert', pthCopy, ''], 2, /output|empty/],
+    ['test: --weights missing', ['test', tiny, '--weights', p('nope.pth'), '--out', p('out', 'tw.json'), '--cfg-options', ...data], 1, /nope\.pth/],
+    ['test: --weights of another model (strict)', ['test', tiny, '--weights', fx('mmdet3_mask_rcnn_micro.pth'), '--out', p('out', 'tw2.json'), '--cfg-options', ...data], 1, /mmdet3_mask_rcnn_micro\.pth/],
+  ];
+  for (const [name, argv, code, re] of conv) add({ name, argv, code, expect: re, timeoutMs: 20_000 });
 
   return { cases, inputs };
 }
