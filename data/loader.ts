@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CocoFormatError } from '../eval/coco.js';
-import { SegmentationError } from '../eval/mask.js';
+import { SegmentationError } from '../src/structures/segmentation.js';
 import { imageRecordError, imageSkipReason, type CocoDetectionDataset, type DatasetSample } from './coco-dataset.js';
 import { DEFAULT_MAX_PIXELS, ImageError } from './image.js';
 import type { ImageMeta, Size } from './meta.js';

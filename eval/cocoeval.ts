@@ -46,7 +46,8 @@
  * eval/ is pure TypeScript: no TF.js, no models.
  */
 import type { CocoAnnotation, CocoDataset } from './coco.js';
-import { bboxIou, rleIou, type Rle } from './mask.js';
+import { bboxIou, rleIou } from './iou.js';
+import type { Rle } from '../src/structures/rle.js';
 
 export type IouType = 'bbox' | 'segm';
 

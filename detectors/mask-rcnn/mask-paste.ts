@@ -11,10 +11,11 @@
  * Paste boxes are the rescaled boxes unclipped (as mmdetection pastes `bboxes / scale_factor`); the boxes reported
  * are the same clipped to the original image (the `Detection` contract).
  */
-import { toCompressed } from '../../eval/mask.js';
+import { toCompressed } from '../../src/structures/rle-string.js';
 import { pasteMasks } from '../../src/ops/paste-masks.js';
 import type { ImageMeta } from '../../data/meta.js';
-import type { CocoRle, Detection } from '../detector.js';
+import type { Detection } from '../detector.js';
+import type { CompressedRle } from '../../src/structures/rle.js';
 import type { NetDetections } from './bbox-postprocess.js';
 
 /** Network-input boxes → original image pixels (flip undone, divided by the scale factor), not clipped. */
@@ -62,7 +63,7 @@ export function detectionToOriginal(
   if (probs) {
     if (probs.length !== k * M * M) throw new Error(`detectionToOriginal: ${probs.length} mask values for ${k} detections of ${M}×${M}`);
     const maps = meta.flipped ? mirrorMasks(probs, M) : probs;
-    const masks: CocoRle[] = k === 0 ? [] : pasteMasks(maps, scaled, H, W, { threshold: maskThr, maskSize: M }).map(toCompressed);
+    const masks: CompressedRle[] = k === 0 ? [] : pasteMasks(maps, scaled, H, W, { threshold: maskThr, maskSize: M }).map(toCompressed);
     out.masks = masks;
   }
   return out;

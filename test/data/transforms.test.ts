@@ -1,6 +1,7 @@
 /** Transforms against hand-computed numbers (mmcv rounding, mmdet flip, padding) and their inverse. */
 import { describe, expect, it } from 'vitest';
-import { decode, encode, frPoly } from '../../eval/mask.js';
+import { decode, encode } from '../../src/structures/rle.js';
+import { frPoly } from '../../src/structures/rle-polygon.js';
 import { flipBitmaps, flipBoxes, flipImage, flipPolygon } from '../../data/transforms/flip.js';
 import { boxesToOriginal, maskToOriginal, xyxyToXywh } from '../../data/transforms/inverse.js';
 import { segmentationsToBitmaps } from '../../data/transforms/masks.js';
