@@ -12,7 +12,7 @@ import type { DetectionBatch } from '../../detectors/detector.js';
 import { defaultRetinaNetConfig, retinaNetConfig } from '../../detectors/retinanet/config.js';
 import { RetinaHead, biasInitWithProb } from '../../detectors/retinanet/head.js';
 import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
-import { imagePadShape } from '../../detectors/retinanet/targets.js';
+import { imagePadShape } from '../../detectors/anchor-targets.js';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
 import { SGD } from '../../src/train/sgd.js';
 import { trackTensors } from '../nn/helpers.js';
