@@ -4,7 +4,7 @@
  *
  *   npx tsx tools/dev/behaviour-hash.ts [--no-cli] > work_dirs/house/after.txt
  *
- * Observables (TF.js cpu backend in-process; the CLI runs use `--backend cpu`):
+ * Observables (TF.js cpu backend in-process; the CLI runs use `--backend wasm --threads 1`):
  * - state dicts (names, shapes, values) of the tiny RetinaNet and Mask R-CNN configs built with seed 0;
  * - their losses on toy scenes (plain and flipped), the gradients' sum of squares, and their predictions
  *   (boxes, scores, labels, mask RLE) with a score threshold of 0, plain and flipped;
@@ -149,7 +149,7 @@ function cocoEval(): void {
 }
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--backend', 'cpu', ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'tools/cli.ts', '--backend', 'wasm', '--threads', '1', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 300_000,
