@@ -22,7 +22,8 @@ export function maskRcnnCoco(backbone: (seed: number) => Backbone): ExperimentCo
   return ({ seed, test }: ModelContext) =>
     new MaskRCNN({
       backbone: backbone(seed),
-      config: maskRcnnConfig({ numClasses: 80, test: { rcnn: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } } }),
+      config: maskRcnnConfig({ numClasses: 80 }),
+      test,
       seed: `${seed}:heads`,
     });
 }

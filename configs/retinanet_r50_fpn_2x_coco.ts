@@ -23,7 +23,8 @@ export function retinaNetCoco(backbone: (seed: number) => Backbone): ExperimentC
   return ({ seed, test }: ModelContext) =>
     new RetinaNet({
       backbone: backbone(seed),
-      config: { numClasses: 80, test: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } },
+      config: { numClasses: 80 },
+      test,
       seed: `${seed}:heads`,
     });
 }

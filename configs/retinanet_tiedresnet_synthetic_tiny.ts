@@ -30,11 +30,13 @@ export function tinyRetinaNet(backbone: (seed: number) => Backbone): ExperimentC
       backbone: backbone(seed),
       config: {
         numClasses: 3,
-        neck: { outChannels: 32 },
-        head: { featChannels: 32, stackedConvs: 2, initStd: 0.05 },
-        anchors: { octaveBaseScale: 2 },
-        test: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg },
+        model: {
+          neck: { outChannels: 32 },
+          head: { featChannels: 32, stackedConvs: 2, initStd: 0.05 },
+          anchors: { octaveBaseScale: 2 },
+        },
       },
+      test,
       seed: `${seed}:heads`,
     });
 }

@@ -48,6 +48,20 @@ export interface DetectionBatch<T extends DetectionTargets = DetectionTargets> {
   targets?: readonly T[];
 }
 
+/**
+ * The test-time settings an experiment gives every detector whole (configs/_base.ts `TestConfig` carries them; the
+ * model factory passes them on as `test`): each detector applies them to its own test config (RetinaNet: `test`;
+ * Mask R-CNN: `test.rcnn`).
+ */
+export interface TestSettings {
+  /** Keep detections scoring strictly above this. */
+  scoreThr: number;
+  /** Per-class NMS IoU threshold. */
+  nmsIouThr: number;
+  /** Detections kept per image. */
+  maxPerImg: number;
+}
+
 /** The detections of one image, in original image pixels. */
 export interface Detection {
   imageId: number;

@@ -53,7 +53,6 @@ describe('config', () => {
     expect([c.train.rpn.sampler.num, c.train.rpn.sampler.posFraction, c.train.rcnn.sampler.num, c.train.rcnn.sampler.posFraction]).toEqual([256, 0.5, 512, 0.25]);
     expect(c.train.rcnn.sampler.addGtAsProposals).toBe(true);
     expect(c.test.rcnn).toEqual({ scoreThr: 0.05, nmsIouThr: 0.5, maxPerImg: 100, maskThr: 0.5 });
-    expect(c.optim.lr).toBe(0.02);
   });
 
   it('merges several overrides in order and rejects unknown or inconsistent fields', () => {
