@@ -9,8 +9,8 @@ import type { IouType } from '../eval/cocoeval.js';
 import { buildOcclusionReport, DEFAULT_BOOTSTRAP, writeOcclusionReport, type OcclusionReport } from '../eval/occlusion-report.js';
 import { OCCLUSION_DEFINITIONS, type OcclusionDefinition } from '../eval/occlusion.js';
 import { fmtGap, fmtPoints } from '../eval/report/model.js';
-import { CliError } from './cli-error.js';
-import { checkBins, toCliError } from './occlusion-stats.js';
+import { checkBins } from './cli-args.js';
+import { CliError, toCliError } from './cli-error.js';
 
 export interface OcclusionReportArgs {
   gt: string;

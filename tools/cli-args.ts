@@ -1,0 +1,24 @@
+/**
+ * Parsers of command-line values shared by several `tiedet` commands; each error names the option (`--bins`: a
+ * usage error, exit code 2; `parseIntList`: exit code 1).
+ */
+import { CliError } from './cli-error.js';
+
+/** A comma-separated list of integers, e.g. "1,10,100". */
+export function parseIntList(text: string, option: string, min = Number.MIN_SAFE_INTEGER): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new CliError(`--${option}: expected a comma-separated list of integers, got '${text}'`);
+  return parts.map((s) => {
+    const v = Number(s);
+    if (!/^[+-]?\d+$/.test(s) || !Number.isSafeInteger(v) || v < min) {
+      throw new CliError(`--${option}: '${s}' is not ${min === 0 ? 'a non-negative' : 'an'} integer`);
+    }
+    return v;
+  });
+}
+
+/** --bins: an integer from 1 to 100 (usage error otherwise). */
+export function checkBins(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new CliError(`--bins: expected an integer from 1 to 100, got ${String(n)}`, 2);
+  return n;
+}
