@@ -216,6 +216,17 @@ export function scoreOrder(score: Float64Array): Int32Array {
   return order;
 }
 
+/** Cells grouped by `groupCells`: CSR start per cell and the annotation indices in cell order. */
+interface CellGroups {
+  start: Int32Array;
+  order: Int32Array;
+}
+
+/**
+ * pycocotools `evaluate()` for every cell (category × image): the annotations are read once and grouped into cells,
+ * the GT and the sorted, cut detections laid out in cell order, the geometry for IoU gathered, then each cell is
+ * evaluated on its own ({@link evaluateCell}).
+ */
 export function evaluateAll(gtDs: CocoDataset, dtDs: CocoDataset, p: Params, warn: (m: string) => void): Evaluated {
   const imgIds = p.imgIds;
   const catIds = p.useCats ? p.catIds : [-1];
@@ -240,250 +251,343 @@ export function evaluateAll(gtDs: CocoDataset, dtDs: CocoDataset, p: Params, war
   const gtGroups = groupCells(gtCol.key, I, Kp, p.useCats);
   const dtGroups = groupCells(dtCol.key, I, Kp, p.useCats);
 
-  // GT in cell order (file order within a cell)
-  const NG = gtGroups.order.length;
-  const gtStart = gtGroups.start;
-  const gtAnnIdx = gtGroups.order;
-  const gtId = new Float64Array(NG);
-  const gtArea = new Float64Array(NG);
-  const gtCrowd = new Uint8Array(NG);
-  let zeroIdGt = -1;
-  let zeroIdCount = 0;
-  for (let j = 0; j < NG; j++) {
-    const q = gtAnnIdx[j]!;
-    gtId[j] = gtCol.id[q]!;
-    gtArea[j] = gtCol.area[q]!;
-    gtCrowd[j] = gtCol.crowd[q]!;
-    if (gtId[j] === 0) {
-      zeroIdCount++;
-      if (zeroIdGt < 0) zeroIdGt = q;
-    }
-  }
-  if (zeroIdGt >= 0) {
-    const z = gtAnns[zeroIdGt]!;
-    warn(`ground truth annotation id 0 (image ${z.image_id}, category ${z.category_id}` +
-      `${zeroIdCount > 1 ? `; ${zeroIdCount} such annotations` : ''}): pycocotools stores "no match" as id 0, so a ` +
-      'detection matched to this GT counts as a false positive (and blocks the GT) — reproduced here; number GT ' +
-      'ids from 1 to avoid it');
-  }
-
-  // detections: per cell, stable sort by score (highest first) and cut to maxDets[-1]
-  const scoreOf = dtCol.score!;
-  const cellHasRecord = new Uint8Array(nCells);
-  const dtStart = new Int32Array(nCells + 1);
-  for (let c = 0; c < nCells; c++) {
-    const nd = dtGroups.start[c + 1]! - dtGroups.start[c]!;
-    const ng = gtStart[c + 1]! - gtStart[c]!;
-    if (nd > 0 || ng > 0) cellHasRecord[c] = 1;
-    dtStart[c + 1] = dtStart[c]! + Math.min(nd, maxDet);
-  }
-  const ND = dtStart[nCells]!;
-  const dtAnnIdx = new Int32Array(ND);
-  const dtCell = new Int32Array(ND);
-  {
-    let tmp = new Int32Array(16);
-    const order = dtGroups.order;
-    for (let c = 0; c < nCells; c++) {
-      const s0 = dtGroups.start[c]!;
-      const n = dtGroups.start[c + 1]! - s0;
-      if (n === 0) continue;
-      if (tmp.length < n) tmp = new Int32Array(n * 2);
-      const idx = tmp;
-      for (let j = 0; j < n; j++) idx[j] = order[s0 + j]!;
-      if (n <= 32) {
-        // insertion sort: stable
-        for (let x = 1; x < n; x++) {
-          const v = idx[x]!;
-          const sv = scoreOf[v]!;
-          let y = x - 1;
-          while (y >= 0 && compareScoreDesc(scoreOf[idx[y]!]!, sv) > 0) {
-            idx[y + 1] = idx[y]!;
-            y--;
-          }
-          idx[y + 1] = v;
-        }
-      } else {
-        // ties keep the cell's order (file order; category then file order when categories are pooled)
-        const pos = Array.from({ length: n }, (_, x) => x);
-        const cellIdx = idx.slice(0, n);
-        pos.sort((u, v) => compareScoreDesc(scoreOf[cellIdx[u]!]!, scoreOf[cellIdx[v]!]!) || u - v);
-        for (let x = 0; x < n; x++) idx[x] = cellIdx[pos[x]!]!;
-      }
-      const o = dtStart[c]!;
-      const m = dtStart[c + 1]! - o;
-      for (let j = 0; j < m; j++) {
-        dtAnnIdx[o + j] = idx[j]!;
-        dtCell[o + j] = c;
-      }
-    }
-  }
+  const gt = gatherGt(gtCol, gtGroups, gtAnns, warn);
+  const dt = sortCellDetections(dtGroups, dtCol.score!, gt.start, nCells, maxDet);
+  const ND = dt.annIdx.length;
   const dtId = new Float64Array(ND);
   const dtScore = new Float64Array(ND);
   const dtArea = new Float64Array(ND);
   for (let j = 0; j < ND; j++) {
-    const q = dtAnnIdx[j]!;
+    const q = dt.annIdx[j]!;
     dtId[j] = dtCol.id[q]!;
-    dtScore[j] = scoreOf[q]!;
+    dtScore[j] = dtCol.score![q]!;
     dtArea[j] = dtCol.area[q]!;
   }
-  const dtOrder = scoreOrder(dtScore);
+  const { dtSlot, nSlots } = matchSlots(gt.start, dt.start, nCells);
+  const geometry = cellGeometry(isBbox, gtDs, dtDs, gtAnns, dtAnns, gtCol, dtCol, gt.annIdx, dt.annIdx, gt.start, dt.start, dtSlot, nSlots);
 
-  // --- detections that can match (their cell has GT) get a slot in the per-threshold arrays
-  const dtSlot = new Int32Array(ND).fill(-1);
-  let nSlots = 0;
-  for (let c = 0; c < nCells; c++) {
-    if (gtStart[c + 1] === gtStart[c]) continue;
-    for (let j = dtStart[c]!; j < dtStart[c + 1]!; j++) dtSlot[j] = nSlots++;
-  }
-
-  // --- geometry for IoU, once per annotation that can match
-  let gtBox: Float64Array | undefined;
-  let dtBox: Float64Array | undefined;
-  let gtRle: Rle[] | undefined;
-  let dtRle: Rle[] | undefined;
-  if (isBbox) {
-    gtBox = new Float64Array(NG * 4);
-    for (let j = 0; j < NG; j++) gtBox.set(gtCol.box!.subarray(gtAnnIdx[j]! * 4, gtAnnIdx[j]! * 4 + 4), j * 4);
-    dtBox = new Float64Array(nSlots * 4);
-    for (let j = 0; j < ND; j++) {
-      const sl = dtSlot[j]!;
-      if (sl >= 0) dtBox.set(dtCol.box!.subarray(dtAnnIdx[j]! * 4, dtAnnIdx[j]! * 4 + 4), sl * 4);
-    }
-  } else {
-    gtRle = new Array<Rle>(NG);
-    dtRle = new Array<Rle>(nSlots);
-    for (let c = 0; c < nCells; c++) {
-      const g0 = gtStart[c]!;
-      const g1 = gtStart[c + 1]!;
-      const d0 = dtStart[c]!;
-      const d1 = dtStart[c + 1]!;
-      if (g0 === g1 || d0 === d1) continue;
-      for (let j = g0; j < g1; j++) gtRle[j] = gtDs.rle(gtAnns[gtAnnIdx[j]!]!);
-      for (let j = d0; j < d1; j++) dtRle[dtSlot[j]!] = dtDs.rle(dtAnns[dtAnnIdx[j]!]!);
-    }
-  }
-
-  // --- per cell: IoU, then matching per distinct GT-ignore pattern
-  const gtIgnore = new Uint8Array(A * NG);
-  const npig = new Int32Array(A * nCells);
-  const dtKind = new Uint8Array(A * ND);
-  const match = new Int32Array(A * nSlots * T);
-  const state = new Uint8Array(A * nSlots * T);
-  const thr = Float64Array.from(p.iouThrs, (t) => Math.min(t, 1 - 1e-10));
-  let scratch = new Scratch(16, T);
-  const aLo = Float64Array.from(p.areaRng, (r) => r[0]);
-  const aHi = Float64Array.from(p.areaRng, (r) => r[1]);
-  const patternOf = new Int32Array(A);
-
-  for (let c = 0; c < nCells; c++) {
-    const g0 = gtStart[c]!;
-    const G = gtStart[c + 1]! - g0;
-    const d0 = dtStart[c]!;
-    const D = dtStart[c + 1]! - d0;
-    if (G === 0 && D === 0) continue;
-    // GT ignore flags per area range
-    for (let a = 0; a < A; a++) {
-      const lo = aLo[a]!;
-      const hi = aHi[a]!;
-      const base = a * NG + g0;
-      let n = 0;
-      for (let j = 0; j < G; j++) {
-        const ar = gtArea[g0 + j]!;
-        const ig = gtCrowd[g0 + j]! || ar < lo || ar > hi ? 1 : 0;
-        gtIgnore[base + j] = ig;
-        n += 1 - ig;
-      }
-      npig[a * nCells + c] = n;
-    }
-    if (D === 0) continue;
-    if (G === 0) {
-      // nothing to match: a detection is a false positive, or ignored when its area is out of range
-      for (let a = 0; a < A; a++) {
-        const lo = aLo[a]!;
-        const hi = aHi[a]!;
-        const base = a * ND + d0;
-        for (let d = 0; d < D; d++) {
-          const ar = dtArea[d0 + d]!;
-          dtKind[base + d] = ar < lo || ar > hi ? KIND_IGNORED : KIND_FP;
-        }
-      }
-      continue;
-    }
-    const s0 = dtSlot[d0]!;
-    const ious = isBbox
-      ? bboxIou(dtBox!.subarray(s0 * 4, (s0 + D) * 4), gtBox!.subarray(g0 * 4, (g0 + G) * 4), gtCrowd.subarray(g0, g0 + G))
-      : rleIou(dtRle!.slice(s0, s0 + D), gtRle!.slice(g0, g0 + G), gtCrowd.subarray(g0, g0 + G));
-    if (ious.length !== D * G) throw new Error(`IoU matrix has ${ious.length} entries, expected ${D}×${G}`);
-    if (scratch.capacity < G) scratch = new Scratch(G * 2, T);
-    for (let a = 0; a < A; a++) {
-      // the matching depends on the area range only through the GT-ignore pattern: reuse an earlier range's
-      let same = -1;
-      for (let b = 0; b < a && same < 0; b++) {
-        if (patternOf[b] !== b) continue;
-        let eq = true;
-        for (let j = 0; j < G && eq; j++) eq = gtIgnore[b * NG + g0 + j] === gtIgnore[a * NG + g0 + j];
-        if (eq) same = b;
-      }
-      patternOf[a] = same < 0 ? a : same;
-      const mBase = (a * nSlots + s0) * T;
-      if (same >= 0) {
-        match.copyWithin(mBase, (same * nSlots + s0) * T, (same * nSlots + s0 + D) * T);
-      } else {
-        matchCell(D, G, ious, gtIgnore, a * NG + g0, gtCrowd, g0, dtId, d0, thr, match, mBase, scratch);
-      }
-      // per-threshold states
-      const lo = aLo[a]!;
-      const hi = aHi[a]!;
-      const igBase = a * NG + g0;
-      for (let d = 0; d < D; d++) {
-        const ar = dtArea[d0 + d]!;
-        const out = ar < lo || ar > hi;
-        const base = mBase + d * T;
-        let all = -1;
-        for (let t = 0; t < T; t++) {
-          const m = match[base + t]!;
-          let st: number;
-          if (m < 0) {
-            st = out ? IGNORED : FP;
-          } else {
-            const matchedId = gtId[g0 + m]!;
-            // pycocotools: dtIgnore = gtIgnore[m] or (dtm == 0 and out of range); a TP needs dtm != 0
-            const ig = gtIgnore[igBase + m] === 1 || (matchedId === 0 && out);
-            st = ig ? IGNORED : matchedId !== 0 ? TP : FP;
-          }
-          state[base + t] = st;
-          all = t === 0 ? st : all === st ? all : -2;
-        }
-        dtKind[a * ND + d0 + d] = all === FP ? KIND_FP : all === IGNORED ? KIND_IGNORED : all === TP ? KIND_TP : KIND_MIXED;
-      }
-    }
-  }
-
-  return {
+  const NG = gt.id.length;
+  const ev: Evaluated = {
     params: p,
     catIds,
     imgIds,
     imgIndex,
     nCells,
-    gtStart,
-    gtId,
-    gtArea,
-    gtCrowd,
-    dtStart,
+    gtStart: gt.start,
+    gtId: gt.id,
+    gtArea: gt.area,
+    gtCrowd: gt.crowd,
+    dtStart: dt.start,
     dtId,
     dtScore,
     dtArea,
-    dtCell,
-    dtOrder,
+    dtCell: dt.cell,
+    dtOrder: scoreOrder(dtScore),
     dtSlot,
     nSlots,
-    cellHasRecord,
-    gtIgnore,
-    npig,
-    dtKind,
-    match,
-    state,
+    cellHasRecord: dt.cellHasRecord,
+    gtIgnore: new Uint8Array(A * NG),
+    npig: new Int32Array(A * nCells),
+    dtKind: new Uint8Array(A * ND),
+    match: new Int32Array(A * nSlots * T),
+    state: new Uint8Array(A * nSlots * T),
   };
+  const work = new CellWork(p);
+  for (let c = 0; c < nCells; c++) evaluateCell(ev, geometry, c, work);
+  return ev;
+}
+
+/** The GT in cell order (file order within a cell), with pycocotools' GT-id-0 quirk warned about. */
+function gatherGt(
+  col: AnnColumns,
+  groups: CellGroups,
+  anns: readonly CocoAnnotation[],
+  warn: (m: string) => void,
+): { start: Int32Array; annIdx: Int32Array; id: Float64Array; area: Float64Array; crowd: Uint8Array } {
+  const NG = groups.order.length;
+  const annIdx = groups.order;
+  const id = new Float64Array(NG);
+  const area = new Float64Array(NG);
+  const crowd = new Uint8Array(NG);
+  let zeroIdGt = -1;
+  let zeroIdCount = 0;
+  for (let j = 0; j < NG; j++) {
+    const q = annIdx[j]!;
+    id[j] = col.id[q]!;
+    area[j] = col.area[q]!;
+    crowd[j] = col.crowd[q]!;
+    if (id[j] === 0) {
+      zeroIdCount++;
+      if (zeroIdGt < 0) zeroIdGt = q;
+    }
+  }
+  if (zeroIdGt >= 0) {
+    const z = anns[zeroIdGt]!;
+    warn(`ground truth annotation id 0 (image ${z.image_id}, category ${z.category_id}` +
+      `${zeroIdCount > 1 ? `; ${zeroIdCount} such annotations` : ''}): pycocotools stores "no match" as id 0, so a ` +
+      'detection matched to this GT counts as a false positive (and blocks the GT) — reproduced here; number GT ' +
+      'ids from 1 to avoid it');
+  }
+  return { start: groups.start, annIdx, id, area, crowd };
+}
+
+/** Detections per cell, stably sorted by score (highest first) and cut to `maxDet`, laid out in cell order. */
+function sortCellDetections(
+  groups: CellGroups,
+  scoreOf: Float64Array,
+  gtStart: Int32Array,
+  nCells: number,
+  maxDet: number,
+): { start: Int32Array; annIdx: Int32Array; cell: Int32Array; cellHasRecord: Uint8Array } {
+  const cellHasRecord = new Uint8Array(nCells);
+  const start = new Int32Array(nCells + 1);
+  for (let c = 0; c < nCells; c++) {
+    const nd = groups.start[c + 1]! - groups.start[c]!;
+    const ng = gtStart[c + 1]! - gtStart[c]!;
+    if (nd > 0 || ng > 0) cellHasRecord[c] = 1;
+    start[c + 1] = start[c]! + Math.min(nd, maxDet);
+  }
+  const ND = start[nCells]!;
+  const annIdx = new Int32Array(ND);
+  const cell = new Int32Array(ND);
+  let tmp = new Int32Array(16);
+  for (let c = 0; c < nCells; c++) {
+    const s0 = groups.start[c]!;
+    const n = groups.start[c + 1]! - s0;
+    if (n === 0) continue;
+    if (tmp.length < n) tmp = new Int32Array(n * 2);
+    sortByScoreStable(tmp, groups.order, s0, n, scoreOf);
+    const o = start[c]!;
+    const m = start[c + 1]! - o;
+    for (let j = 0; j < m; j++) {
+      annIdx[o + j] = tmp[j]!;
+      cell[o + j] = c;
+    }
+  }
+  return { start, annIdx, cell, cellHasRecord };
+}
+
+/** idx[0..n) = order[s0..s0+n) stably sorted by score, highest first (ties keep the cell's order). */
+function sortByScoreStable(idx: Int32Array, order: Int32Array, s0: number, n: number, scoreOf: Float64Array): void {
+  for (let j = 0; j < n; j++) idx[j] = order[s0 + j]!;
+  if (n <= 32) {
+    // insertion sort: stable
+    for (let x = 1; x < n; x++) {
+      const v = idx[x]!;
+      const sv = scoreOf[v]!;
+      let y = x - 1;
+      while (y >= 0 && compareScoreDesc(scoreOf[idx[y]!]!, sv) > 0) {
+        idx[y + 1] = idx[y]!;
+        y--;
+      }
+      idx[y + 1] = v;
+    }
+  } else {
+    // ties keep the cell's order (file order; category then file order when categories are pooled)
+    const pos = Array.from({ length: n }, (_, x) => x);
+    const cellIdx = idx.slice(0, n);
+    pos.sort((u, v) => compareScoreDesc(scoreOf[cellIdx[u]!]!, scoreOf[cellIdx[v]!]!) || u - v);
+    for (let x = 0; x < n; x++) idx[x] = cellIdx[pos[x]!]!;
+  }
+}
+
+/** Detections that can match (their cell has GT) get a slot in the per-threshold arrays; the others −1. */
+function matchSlots(gtStart: Int32Array, dtStart: Int32Array, nCells: number): { dtSlot: Int32Array; nSlots: number } {
+  const dtSlot = new Int32Array(dtStart[nCells]!).fill(-1);
+  let nSlots = 0;
+  for (let c = 0; c < nCells; c++) {
+    if (gtStart[c + 1] === gtStart[c]) continue;
+    for (let j = dtStart[c]!; j < dtStart[c + 1]!; j++) dtSlot[j] = nSlots++;
+  }
+  return { dtSlot, nSlots };
+}
+
+/** Geometry for IoU, once per annotation that can match: boxes (GT in cell order, detections by slot) or RLEs. */
+interface CellGeometry {
+  gtBox?: Float64Array;
+  dtBox?: Float64Array;
+  gtRle?: Rle[];
+  dtRle?: Rle[];
+}
+
+function cellGeometry(
+  isBbox: boolean,
+  gtDs: CocoDataset,
+  dtDs: CocoDataset,
+  gtAnns: readonly CocoAnnotation[],
+  dtAnns: readonly CocoAnnotation[],
+  gtCol: AnnColumns,
+  dtCol: AnnColumns,
+  gtAnnIdx: Int32Array,
+  dtAnnIdx: Int32Array,
+  gtStart: Int32Array,
+  dtStart: Int32Array,
+  dtSlot: Int32Array,
+  nSlots: number,
+): CellGeometry {
+  const NG = gtAnnIdx.length;
+  const ND = dtAnnIdx.length;
+  if (isBbox) {
+    const gtBox = new Float64Array(NG * 4);
+    for (let j = 0; j < NG; j++) gtBox.set(gtCol.box!.subarray(gtAnnIdx[j]! * 4, gtAnnIdx[j]! * 4 + 4), j * 4);
+    const dtBox = new Float64Array(nSlots * 4);
+    for (let j = 0; j < ND; j++) {
+      const sl = dtSlot[j]!;
+      if (sl >= 0) dtBox.set(dtCol.box!.subarray(dtAnnIdx[j]! * 4, dtAnnIdx[j]! * 4 + 4), sl * 4);
+    }
+    return { gtBox, dtBox };
+  }
+  const gtRle = new Array<Rle>(NG);
+  const dtRle = new Array<Rle>(nSlots);
+  const nCells = gtStart.length - 1;
+  for (let c = 0; c < nCells; c++) {
+    const g0 = gtStart[c]!;
+    const g1 = gtStart[c + 1]!;
+    const d0 = dtStart[c]!;
+    const d1 = dtStart[c + 1]!;
+    if (g0 === g1 || d0 === d1) continue;
+    for (let j = g0; j < g1; j++) gtRle[j] = gtDs.rle(gtAnns[gtAnnIdx[j]!]!);
+    for (let j = d0; j < d1; j++) dtRle[dtSlot[j]!] = dtDs.rle(dtAnns[dtAnnIdx[j]!]!);
+  }
+  return { gtRle, dtRle };
+}
+
+/** Per-evaluation constants and scratch of {@link evaluateCell}. */
+class CellWork {
+  readonly T: number;
+  readonly A: number;
+  /** IoU thresholds as pycocotools compares them: min(t, 1 − 1e−10). */
+  readonly thr: Float64Array;
+  readonly aLo: Float64Array;
+  readonly aHi: Float64Array;
+  /** Per area range of the current cell: the range whose GT-ignore pattern (and so matching) it shares. */
+  readonly patternOf: Int32Array;
+  scratch: Scratch;
+
+  constructor(p: Params) {
+    this.T = p.iouThrs.length;
+    this.A = p.areaRng.length;
+    this.thr = Float64Array.from(p.iouThrs, (t) => Math.min(t, 1 - 1e-10));
+    this.aLo = Float64Array.from(p.areaRng, (r) => r[0]);
+    this.aHi = Float64Array.from(p.areaRng, (r) => r[1]);
+    this.patternOf = new Int32Array(this.A);
+    this.scratch = new Scratch(16, this.T);
+  }
+}
+
+/** One cell: GT-ignore flags per area range, then IoU and matching per distinct GT-ignore pattern. */
+function evaluateCell(ev: Evaluated, geometry: CellGeometry, c: number, w: CellWork): void {
+  const g0 = ev.gtStart[c]!;
+  const G = ev.gtStart[c + 1]! - g0;
+  const d0 = ev.dtStart[c]!;
+  const D = ev.dtStart[c + 1]! - d0;
+  if (G === 0 && D === 0) return;
+  cellGtIgnore(ev, c, w);
+  if (D === 0) return;
+  if (G === 0) {
+    unmatchableKinds(ev, c, w);
+    return;
+  }
+  const s0 = ev.dtSlot[d0]!;
+  const crowd = ev.gtCrowd.subarray(g0, g0 + G);
+  const ious = geometry.gtBox
+    ? bboxIou(geometry.dtBox!.subarray(s0 * 4, (s0 + D) * 4), geometry.gtBox.subarray(g0 * 4, (g0 + G) * 4), crowd)
+    : rleIou(geometry.dtRle!.slice(s0, s0 + D), geometry.gtRle!.slice(g0, g0 + G), crowd);
+  if (ious.length !== D * G) throw new Error(`IoU matrix has ${ious.length} entries, expected ${D}×${G}`);
+  if (w.scratch.capacity < G) w.scratch = new Scratch(G * 2, w.T);
+  for (let a = 0; a < w.A; a++) matchRange(ev, c, a, ious, w);
+}
+
+/** GT ignore flags of a cell per area range (crowd, or area outside the range) and its non-ignored GT count. */
+function cellGtIgnore(ev: Evaluated, c: number, w: CellWork): void {
+  const NG = ev.gtId.length;
+  const g0 = ev.gtStart[c]!;
+  const G = ev.gtStart[c + 1]! - g0;
+  for (let a = 0; a < w.A; a++) {
+    const lo = w.aLo[a]!;
+    const hi = w.aHi[a]!;
+    const base = a * NG + g0;
+    let n = 0;
+    for (let j = 0; j < G; j++) {
+      const ar = ev.gtArea[g0 + j]!;
+      const ig = ev.gtCrowd[g0 + j]! || ar < lo || ar > hi ? 1 : 0;
+      ev.gtIgnore[base + j] = ig;
+      n += 1 - ig;
+    }
+    ev.npig[a * ev.nCells + c] = n;
+  }
+}
+
+/** A cell without GT: each detection is a false positive, or ignored when its area is out of range. */
+function unmatchableKinds(ev: Evaluated, c: number, w: CellWork): void {
+  const ND = ev.dtId.length;
+  const d0 = ev.dtStart[c]!;
+  const D = ev.dtStart[c + 1]! - d0;
+  for (let a = 0; a < w.A; a++) {
+    const lo = w.aLo[a]!;
+    const hi = w.aHi[a]!;
+    const base = a * ND + d0;
+    for (let d = 0; d < D; d++) {
+      const ar = ev.dtArea[d0 + d]!;
+      ev.dtKind[base + d] = ar < lo || ar > hi ? KIND_IGNORED : KIND_FP;
+    }
+  }
+}
+
+/**
+ * Matching of one cell in area range `a` (reused from an earlier range with the same GT-ignore pattern), then each
+ * detection's state per threshold and its kind (FP / TP / ignored at every threshold, or mixed).
+ */
+function matchRange(ev: Evaluated, c: number, a: number, ious: Float64Array, w: CellWork): void {
+  const { T, patternOf } = w;
+  const NG = ev.gtId.length;
+  const ND = ev.dtId.length;
+  const { gtIgnore, match, state, nSlots } = ev;
+  const g0 = ev.gtStart[c]!;
+  const G = ev.gtStart[c + 1]! - g0;
+  const d0 = ev.dtStart[c]!;
+  const D = ev.dtStart[c + 1]! - d0;
+  const s0 = ev.dtSlot[d0]!;
+  // the matching depends on the area range only through the GT-ignore pattern: reuse an earlier range's
+  let same = -1;
+  for (let b = 0; b < a && same < 0; b++) {
+    if (patternOf[b] !== b) continue;
+    let eq = true;
+    for (let j = 0; j < G && eq; j++) eq = gtIgnore[b * NG + g0 + j] === gtIgnore[a * NG + g0 + j];
+    if (eq) same = b;
+  }
+  patternOf[a] = same < 0 ? a : same;
+  const mBase = (a * nSlots + s0) * T;
+  if (same >= 0) {
+    match.copyWithin(mBase, (same * nSlots + s0) * T, (same * nSlots + s0 + D) * T);
+  } else {
+    matchCell(D, G, ious, gtIgnore, a * NG + g0, ev.gtCrowd, g0, ev.dtId, d0, w.thr, match, mBase, w.scratch);
+  }
+  // per-threshold states
+  const lo = w.aLo[a]!;
+  const hi = w.aHi[a]!;
+  const igBase = a * NG + g0;
+  for (let d = 0; d < D; d++) {
+    const ar = ev.dtArea[d0 + d]!;
+    const out = ar < lo || ar > hi;
+    const base = mBase + d * T;
+    let all = -1;
+    for (let t = 0; t < T; t++) {
+      const m = match[base + t]!;
+      let st: number;
+      if (m < 0) {
+        st = out ? IGNORED : FP;
+      } else {
+        const matchedId = ev.gtId[g0 + m]!;
+        // pycocotools: dtIgnore = gtIgnore[m] or (dtm == 0 and out of range); a TP needs dtm != 0
+        const ig = gtIgnore[igBase + m] === 1 || (matchedId === 0 && out);
+        st = ig ? IGNORED : matchedId !== 0 ? TP : FP;
+      }
+      state[base + t] = st;
+      all = t === 0 ? st : all === st ? all : -2;
+    }
+    ev.dtKind[a * ND + d0 + d] = all === FP ? KIND_FP : all === IGNORED ? KIND_IGNORED : all === TP ? KIND_TP : KIND_MIXED;
+  }
 }
 
 export class Scratch {
