@@ -202,7 +202,8 @@ async function cliRuns(): Promise<void> {
       line(`cli.train.${name}.configHash`, String(conf.configHash));
       const log = readFileSync(join(work, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => {
         const { time: _t, elapsed: _e, eta: _eta, dataTime: _d, iterTime: _i, memory: _m, timestamp: _ts, ...rest } = JSON.parse(l) as Record<string, unknown>;
-        return Object.fromEntries(Object.entries(rest).filter(([k]) => !/time|sec|ms|rate|eta|mem|date|host|path|dir/i.test(k)));
+        // config / model hashes are printed on their own lines above (they change with the config's shape)
+        return Object.fromEntries(Object.entries(rest).filter(([k]) => !/time|sec|ms|rate|eta|mem|date|host|path|dir|hash/i.test(k)));
       });
       line(`cli.train.${name}.log`, sha(JSON.stringify(log)), `(${log.length} lines)`);
       line(`cli.train.${name}.stdout`, sha(stable(a.stdout, dir), stable(b.stdout, dir)));
