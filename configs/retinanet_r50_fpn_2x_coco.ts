@@ -15,7 +15,7 @@
  */
 import { RetinaNet } from '../detectors/retinanet/retinanet.js';
 import { resnet50 } from '../src/backbones/presets.js';
-import type { Backbone } from '../src/backbones/resnet.js';
+import type { Backbone } from '../src/backbones/backbone.js';
 import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
 /** RetinaNet with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */

@@ -17,7 +17,7 @@
  */
 import { RetinaNet } from '../detectors/retinanet/retinanet.js';
 import { tiedResNetTiny } from '../src/backbones/presets.js';
-import type { Backbone } from '../src/backbones/resnet.js';
+import type { Backbone } from '../src/backbones/backbone.js';
 import { defineConfig, syntheticData, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
 /** Where `npm run demo` (and the tests) generate the tiny synthetic set. */

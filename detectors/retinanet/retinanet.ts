@@ -13,7 +13,7 @@
  *   `backbone.forward`, `neck.forward`, `bbox_head.forward`, `postProcess(headOutput, metas)`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone } from '../../src/backbones/resnet.js';
+import type { Backbone } from '../../src/backbones/backbone.js';
 import { FPN } from '../../src/necks/fpn.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';

@@ -10,7 +10,7 @@ import { mergeConfig } from '../../detectors/config-merge.js';
 import { featureSizes, flattenLevels, forwardLevels, imageLevelOutputs } from '../../detectors/dense-head.js';
 import { checkNumClasses, convStack, stackLayers } from '../../detectors/head-layers.js';
 import { checkBatch, checkImageTargets } from '../../detectors/input-checks.js';
-import { ModuleList } from '../../src/necks/module-list.js';
+import { ModuleList } from '../../src/nn/module-list.js';
 import { normalInit } from '../../src/nn/init.js';
 import { Rng } from '../../src/nn/rng.js';
 import { trackTensors } from '../nn/helpers.js';

@@ -12,7 +12,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Detector } from '../../detectors/detector.js';
 import { dropClassifier } from '../../src/io/torch-layout.js';
-import { loadTorchWeights } from '../../src/io/checkpoint.js';
+import { loadTorchWeights } from '../../src/io/torch-weights.js';
 import { Rng } from '../../src/nn/rng.js';
 import { findLatest, readCheckpointState, resolveCheckpointPath } from '../../src/train/checkpoint-state.js';
 import { JsonlLogger } from '../../src/train/logger.js';
