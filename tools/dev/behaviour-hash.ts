@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,7 +169,10 @@ function stable(text: string, dir: string): string {
 }
 
 async function cliRuns(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiedet-house-'));
+  // a fixed folder: the config hash covers the training data's paths
+  const dir = join(tmpdir(), 'tiedet-house-hash');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   try {
     for (const [name, gt, res, iou] of [
       ['synthwheels.segm', 'synthwheels_maskrcnn/val.json', 'synthwheels_maskrcnn/coco_instances_results.json', 'segm'],
