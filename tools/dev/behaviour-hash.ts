@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,9 +206,13 @@ async function cliRuns(): Promise<void> {
       const log = readFileSync(join(work, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => {
         const { time: _t, elapsed: _e, eta: _eta, dataTime: _d, iterTime: _i, memory: _m, timestamp: _ts, ...rest } = JSON.parse(l) as Record<string, unknown>;
         // config / model hashes are printed on their own lines above (they change with the config's shape)
-        return Object.fromEntries(Object.entries(rest).filter(([k]) => !/time|sec|ms|rate|eta|mem|date|host|path|dir|hash/i.test(k)));
+        return Object.fromEntries(Object.entries(rest).filter(([k]) => !/time|sec|ms|rate|eta|mem|date|started|host|path|dir|hash/i.test(k)));
       });
       line(`cli.train.${name}.log`, sha(JSON.stringify(log)), `(${log.length} lines)`);
+      const ckpts = readdirSync(work).filter((f) => /^iter_\d+\.json$/.test(f)).sort((x, y) => parseInt(x.slice(5), 10) - parseInt(y.slice(5), 10));
+      const last = ckpts[ckpts.length - 1];
+      const weights = last ? (JSON.parse(readFileSync(join(work, last), 'utf8')) as { files: { weights: { sha256: string } } }).files.weights.sha256 : 'none';
+      line(`cli.train.${name}.weights`, weights, last ?? '');
       line(`cli.train.${name}.stdout`, sha(stable(a.stdout, dir), stable(b.stdout, dir)));
       const out = join(dir, `${name}.dt.json`);
       const c = cli(['test', config, work, '--out', out, '--eval', metric, '--cfg-options', ...opts, ...extra, 'test.scoreThr=0']);
