@@ -49,6 +49,13 @@ describe('loader as resumable TrainData (DataLoader.batches(epoch, start))', () 
     expect(await collect(1, 1)).toEqual(full.slice(1));
     expect(await collect(0, 0)).not.toEqual(full); // another epoch, another order
     expect(loader.plan(1)).toHaveLength(4); // the plan itself is whole
+    const indices: number[] = [];
+    for await (const b of loader.batches(1, 2)) {
+      indices.push(b.index);
+      b.images.dispose();
+    }
+    expect(indices).toEqual([2, 3]); // a batch's index is its position in the epoch's plan
+    await expect(loader.batches(1, 5).next()).rejects.toThrow(/start must be an integer from 0 to 4/);
   });
 });
 
