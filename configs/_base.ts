@@ -21,7 +21,8 @@
  * written by `tiedet make-synthetic`), `trainSchedule()` (SGD + a schedule preset of lr-schedule.ts). Paths are
  * relative to the working directory, as mmdetection's `data_root`.
  */
-import type { Detector } from '../detectors/detector.js';
+import type { Detector, TestSettings } from '../detectors/detector.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms/normalize.js';
 import { schedule1x, schedule20e, schedule2x, type LrSchedule } from '../src/train/lr-schedule.js';
 
 /** One split of a COCO-format dataset. */
@@ -123,15 +124,11 @@ export interface TrainConfig {
   pretrained: string;
 }
 
-export interface TestConfig {
+/** Test settings: the detector's (`TestSettings`: score threshold, NMS IoU, detections per image), passed to the
+ * model factory whole, and the inference batch size. */
+export interface TestConfig extends TestSettings {
   /** Images per inference batch. */
   batchSize: number;
-  /** Keep detections scoring above this. */
-  scoreThr: number;
-  /** Per-class NMS IoU threshold. */
-  nmsIouThr: number;
-  /** Detections kept per image. */
-  maxPerImg: number;
 }
 
 /** What a model factory receives. */
@@ -150,9 +147,6 @@ export interface ExperimentConfig {
 
 /** The JSON part of a config (everything but the factory). */
 export type ConfigData = Omit<ExperimentConfig, 'model'>;
-
-export const IMAGENET_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
-export const IMAGENET_STD: [number, number, number] = [58.395, 57.12, 57.375];
 
 /** Data settings shared by every dataset helper (mmdetection's coco_detection.py). */
 function dataDefaults(): Omit<DataConfig, 'train' | 'val'> {

@@ -14,7 +14,7 @@
 import { maskRcnnConfig } from '../detectors/mask-rcnn/config.js';
 import { MaskRCNN } from '../detectors/mask-rcnn/mask-rcnn.js';
 import { resnet50 } from '../src/backbones/presets.js';
-import type { Backbone } from '../src/backbones/resnet.js';
+import type { Backbone } from '../src/backbones/backbone.js';
 import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
 /** Mask R-CNN with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */
@@ -22,7 +22,8 @@ export function maskRcnnCoco(backbone: (seed: number) => Backbone): ExperimentCo
   return ({ seed, test }: ModelContext) =>
     new MaskRCNN({
       backbone: backbone(seed),
-      config: maskRcnnConfig({ numClasses: 80, test: { rcnn: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } } }),
+      config: maskRcnnConfig({ numClasses: 80 }),
+      test,
       seed: `${seed}:heads`,
     });
 }

@@ -21,10 +21,8 @@ export default defineConfig({
   model: ({ seed, test }: ModelContext) =>
     new MaskRCNN({
       backbone: tiedResNetTiny({ seed, numClasses: null, frozenStages: -1, normEval: false }),
-      config: maskRcnnConfig(MASK_RCNN_TINY, {
-        numClasses: 3,
-        test: { rcnn: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } },
-      }),
+      config: maskRcnnConfig(MASK_RCNN_TINY, { numClasses: 3 }),
+      test,
       seed: `${seed}:heads`,
     }),
   data: { ...tiny.data, withMasks: true },

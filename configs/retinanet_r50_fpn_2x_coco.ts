@@ -15,7 +15,7 @@
  */
 import { RetinaNet } from '../detectors/retinanet/retinanet.js';
 import { resnet50 } from '../src/backbones/presets.js';
-import type { Backbone } from '../src/backbones/resnet.js';
+import type { Backbone } from '../src/backbones/backbone.js';
 import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
 /** RetinaNet with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */
@@ -23,7 +23,8 @@ export function retinaNetCoco(backbone: (seed: number) => Backbone): ExperimentC
   return ({ seed, test }: ModelContext) =>
     new RetinaNet({
       backbone: backbone(seed),
-      config: { numClasses: 80, test: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg } },
+      config: { numClasses: 80 },
+      test,
       seed: `${seed}:heads`,
     });
 }

@@ -17,7 +17,7 @@
  */
 import { RetinaNet } from '../detectors/retinanet/retinanet.js';
 import { tiedResNetTiny } from '../src/backbones/presets.js';
-import type { Backbone } from '../src/backbones/resnet.js';
+import type { Backbone } from '../src/backbones/backbone.js';
 import { defineConfig, syntheticData, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
 /** Where `npm run demo` (and the tests) generate the tiny synthetic set. */
@@ -30,11 +30,13 @@ export function tinyRetinaNet(backbone: (seed: number) => Backbone): ExperimentC
       backbone: backbone(seed),
       config: {
         numClasses: 3,
-        neck: { outChannels: 32 },
-        head: { featChannels: 32, stackedConvs: 2, initStd: 0.05 },
-        anchors: { octaveBaseScale: 2 },
-        test: { scoreThr: test.scoreThr, nmsIouThr: test.nmsIouThr, maxPerImg: test.maxPerImg },
+        model: {
+          neck: { outChannels: 32 },
+          head: { featChannels: 32, stackedConvs: 2, initStd: 0.05 },
+          anchors: { octaveBaseScale: 2 },
+        },
       },
+      test,
       seed: `${seed}:heads`,
     });
 }

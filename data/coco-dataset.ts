@@ -23,7 +23,8 @@ import { resolve } from 'node:path';
 import { CocoDataset, CocoFormatError, type CocoAnnotation, type CocoImage } from '../eval/coco.js';
 import { MAX_BOX_EXTENT } from '../eval/coco.js';
 import { readJsonFile } from '../eval/json.js';
-import { checkSegmentation, rleFromString, SegmentationError } from '../eval/mask.js';
+import { checkSegmentation, SegmentationError } from '../src/structures/segmentation.js';
+import { rleFromString } from '../src/structures/rle-string.js';
 import { checkImageFile, DEFAULT_MAX_PIXELS, ImageError, type ImageErrorKind } from './image.js';
 import { SkipLog, type OnBad, type SkipSummary } from './skip.js';
 

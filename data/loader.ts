@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CocoFormatError } from '../eval/coco.js';
-import { SegmentationError } from '../eval/mask.js';
+import { SegmentationError } from '../src/structures/segmentation.js';
 import { imageRecordError, imageSkipReason, type CocoDetectionDataset, type DatasetSample } from './coco-dataset.js';
 import { DEFAULT_MAX_PIXELS, ImageError } from './image.js';
 import type { ImageMeta, Size } from './meta.js';
@@ -194,21 +194,27 @@ export class DataLoader {
     return this.plan(epoch).length;
   }
 
-  /** The epoch's batches as TF.js tensors (created on the main thread; dispose `batch.images`). */
-  async *batches(epoch = 0): AsyncGenerator<Batch> {
-    for await (const b of this.hostBatches(epoch)) {
+  /**
+   * The epoch's batches from plan position `start` (0 = all; resuming an epoch prepares none of the batches before
+   * it) as TF.js tensors (created on the main thread; dispose `batch.images`).
+   */
+  async *batches(epoch = 0, start = 0): AsyncGenerator<Batch> {
+    for await (const b of this.hostBatches(epoch, start)) {
       const { data, shape, ...rest } = b;
       yield { ...rest, images: tf.tensor4d(data, shape, 'float32') };
     }
   }
 
-  /** The epoch's batches as plain typed arrays (no TF.js). */
-  async *hostBatches(epoch = 0): AsyncGenerator<HostBatch> {
+  /** The epoch's batches from plan position `start` (0 = all) as plain typed arrays (no TF.js). */
+  async *hostBatches(epoch = 0, start = 0): AsyncGenerator<HostBatch> {
     const plans = this.plan(epoch);
+    if (!(Number.isInteger(start) && start >= 0 && start <= plans.length)) {
+      throw new RangeError(`DataLoader: start must be an integer from 0 to ${plans.length} (the epoch's batches), got ${start}`);
+    }
     const inflight: Promise<Outcome>[][] = [];
-    let next = 0;
+    let next = start;
     try {
-      for (let b = 0; b < plans.length; b++) {
+      for (let b = start; b < plans.length; b++) {
         // batch b and the `prefetch` batches after it are in preparation while batch b is consumed
         while (next < plans.length && next <= b + this.opts.prefetch) {
           const plan = plans[next++]!;

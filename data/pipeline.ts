@@ -51,7 +51,7 @@ export function resizedSizeOf(width: number, height: number, scale: readonly [nu
   return { width: r.width, height: r.height };
 }
 
-/** Decodes and transforms one sample. Throws `ImageError` / eval/mask.ts `SegmentationError` on bad input. */
+/** Decodes and transforms one sample. Throws `ImageError` / src/structures/segmentation.ts `SegmentationError` on bad input. */
 export async function runSample(task: SampleTask): Promise<SampleResult> {
   const decoded = await readImage(task.file, { expectWidth: task.width, expectHeight: task.height, maxPixels: task.maxPixels });
   return transformSample(task, decoded);

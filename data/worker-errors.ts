@@ -1,9 +1,9 @@
 /**
  * Errors across the worker boundary: a data worker sends a plain object, the main thread rebuilds the same class
- * (`ImageError`, eval/mask.ts `SegmentationError`, else a generic Error with the worker's name and message), so
+ * (`ImageError`, src/structures/segmentation.ts `SegmentationError`, else a generic Error with the worker's name and message), so
  * `onBad` handling is identical with and without workers.
  */
-import { SegmentationError } from '../eval/mask.js';
+import { SegmentationError } from '../src/structures/segmentation.js';
 import { ImageError, type ImageErrorKind } from './image.js';
 
 export interface SerializedError {

@@ -1,5 +1,5 @@
 /**
- * The `Detector` interface shared by RetinaNet, Mask R-CNN and Cascade R-CNN, the batch it consumes and the
+ * The `Detector` interface shared by RetinaNet, and Mask R-CNN (and the detectors to come), the batch it consumes and the
  * detections it produces — mmdetection's `BaseDetector` contract (`loss(inputs, data_samples)` → dict of named
  * losses; `predict(...)` → per-image instances rescaled to the original image), in tiedet's types:
  *
@@ -20,12 +20,13 @@
  * flip): boxes xyxy, labels 0-based, crowd boxes to ignore. The data loader's `Batch` (data/loader.ts) is a
  * `DetectionBatch` as it is. Detectors that need more (masks) extend `DetectionTargets`.
  *
- * Models never import eval/: the result record and RLE types are declared here, structurally equal to what
- * eval/coco.ts reads and eval/mask.ts `toCompressed` writes.
+ * Masks are the house's one RLE type, `CompressedRle` (src/structures/rle.ts); the result record is declared here,
+ * structurally equal to what eval/coco.ts reads.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ImageMeta } from '../data/meta.js';
 import type { Module } from '../src/nn/module.js';
+import type { CompressedRle } from '../src/structures/rle.js';
 
 /** Ground truth of one image, in network-input pixels (after resize and flip). */
 export interface DetectionTargets {
@@ -47,10 +48,18 @@ export interface DetectionBatch<T extends DetectionTargets = DetectionTargets> {
   targets?: readonly T[];
 }
 
-/** A COCO compressed RLE as written to results JSON (`eval/mask.ts` `CompressedRle`). */
-export interface CocoRle {
-  size: [number, number];
-  counts: string;
+/**
+ * The test-time settings an experiment gives every detector whole (configs/_base.ts `TestConfig` carries them; the
+ * model factory passes them on as `test`): each detector applies them to its own test config (RetinaNet: `test`;
+ * Mask R-CNN: `test.rcnn`).
+ */
+export interface TestSettings {
+  /** Keep detections scoring strictly above this. */
+  scoreThr: number;
+  /** Per-class NMS IoU threshold. */
+  nmsIouThr: number;
+  /** Detections kept per image. */
+  maxPerImg: number;
 }
 
 /** The detections of one image, in original image pixels. */
@@ -62,8 +71,8 @@ export interface Detection {
   scores: Float32Array;
   /** [k] 0-based class indices. */
   labels: Int32Array;
-  /** [k] instance masks (Mask R-CNN / Cascade), original image size. */
-  masks?: CocoRle[];
+  /** [k] instance masks (Mask R-CNN), original image size. */
+  masks?: CompressedRle[];
 }
 
 /** What every detector offers (see the file comment). Implemented by subclasses of `Module`. */
@@ -82,7 +91,7 @@ export interface CocoResult {
   category_id: number;
   bbox: [number, number, number, number];
   score: number;
-  segmentation?: CocoRle;
+  segmentation?: CompressedRle;
 }
 
 /**

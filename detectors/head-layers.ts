@@ -10,7 +10,7 @@
  *   names `{i}.conv.weight|bias` under the list the head registers.
  * - `checkNumClasses`: the class count every head validates, with the head's name in the error.
  */
-import { ConvModule } from '../src/necks/conv-module.js';
+import { ConvModule } from '../src/nn/conv-module.js';
 import { zeros, type Initializer } from '../src/nn/init.js';
 import type { Rng } from '../src/nn/rng.js';
 

@@ -11,7 +11,8 @@
  * Pure TypeScript (Node `fs` for files only), no TF.js.
  */
 import { CocoFormatError, readJsonFile } from './json.js';
-import { annToRle, area as rleArea, SegmentationError, toBbox, type Rle } from './mask.js';
+import { annToRle, SegmentationError } from '../src/structures/segmentation.js';
+import { area as rleArea, toBbox, type Rle } from '../src/structures/rle.js';
 
 export { CocoFormatError } from './json.js';
 

@@ -20,7 +20,7 @@
  * (`annToRle` of its segmentation: polygons or RLE). An instance hidden behind another has a box that the
  * occluder's visible mask fills, so this counts occlusion where it is seen, and ignores box overlap that is
  * background on both sides (two diagonal objects whose boxes overlap only in a corner of empty space). Exact on
- * RLEs (eval/mask.ts merge / area), in [0, 1]; 0 with fewer than two instances. Only masks whose pixel extent
+ * RLEs (src/structures/rle-merge.ts, rle.ts), in [0, 1]; 0 with fewer than two instances. Only masks whose pixel extent
  * (toBbox) meets a box's can cover it, so each box is intersected with the union of those few masks; in a crowded
  * image (more than 3n such pairs) the unions over j ≠ i come from prefix and suffix unions instead: O(n) merges.
  *
@@ -29,7 +29,9 @@
  * categories). Pure TypeScript, no TF.js.
  */
 import type { CocoAnnotation, CocoDataset } from './coco.js';
-import { area as rleArea, frBbox, merge, toBbox, type Rle } from './mask.js';
+import { area as rleArea, toBbox, type Rle } from '../src/structures/rle.js';
+import { frBbox } from '../src/structures/rle-polygon.js';
+import { merge } from '../src/structures/rle-merge.js';
 
 /** Which occlusion ratio: see the file comment. */
 export type OcclusionDefinition = 'box' | 'pairwise' | 'mask';

@@ -20,7 +20,7 @@ import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { convertCommand } from './convert.js';
 import { CliError, describeError } from './cli-error.js';
-import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-args.js';
+import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
 import { listConfigs } from '../configs/load.js';
 
 export async function main(argv: string[]): Promise<number> {

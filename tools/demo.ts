@@ -5,7 +5,7 @@
  *
  *   1. generate the tiny synthetic set (320 train + 80 val images, 128×128, circles / squares / triangles with
  *      controlled occlusion) into work_dirs/synthetic-tiny, unless it is already there;
- *   2. train configs/mask-rcnn_tiedresnet_synthetic_tiny.ts (tools/experiment/run-train.ts — the same code as
+ *   2. train configs/mask-rcnn_tiedresnet_synthetic_tiny.ts (tools/runner/run-train.ts — the same code as
  *      `tiedet train`) into work_dirs/demo/train, with a progress bar, log.jsonl, checkpoints and evaluation;
  *   3. test the final checkpoint on the val split (the same code as `tiedet test`): COCO results JSON with RLE
  *      masks, pycocotools' summaries (bbox and segm), the occlusion report on mask AP (work_dirs/demo/occlusion)
@@ -23,10 +23,11 @@ import { SYNTHETIC_TINY_ROOT } from '../configs/retinanet_tiedresnet_synthetic_t
 import { generateSynthetic } from '../data/synthetic/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { formatDuration } from '../src/train/progress.js';
-import { trainExperiment } from './experiment/run-train.js';
-import { testExperiment } from './experiment/run-test.js';
-import { loaderOptions, loadDataset, ResumableLoader } from './experiment/data.js';
-import { cocoResults, evaluateResults, predictDataset } from './experiment/inference.js';
+import { trainExperiment } from './runner/run-train.js';
+import { testExperiment } from './runner/run-test.js';
+import { loaderOptions, loadDataset } from './runner/data.js';
+import { DataLoader } from '../data/loader.js';
+import { cocoResults, evaluateResults, predictDataset } from './runner/inference.js';
 
 const DEMO_DIR = 'work_dirs/demo';
 const DEFAULT_CONFIG = 'mask-rcnn_tiedresnet_synthetic_tiny';
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
   let chance: Partial<Record<'bbox' | 'segm', number[]>>;
   try {
     const valSet = await loadDataset(cfg.data.data, 'val', 'test');
-    const loader = new ResumableLoader(valSet, loaderOptions(cfg.data.data, 'test', cfg.data.train.seed, cfg.data.test.batchSize));
+    const loader = new DataLoader(valSet, loaderOptions(cfg.data.data, 'test', cfg.data.train.seed, cfg.data.test.batchSize));
     const dets = await predictDataset(untrained, loader);
     chance = evaluateResults(valSet.coco, cocoResults(valSet, dets), metrics).stats;
   } finally {

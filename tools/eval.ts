@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { CocoDataset, CocoFormatError } from '../eval/coco.js';
 import { CocoEval, formatCategoryTable, STAT_NAMES, type CategoryRow, type IouType } from '../eval/cocoeval.js';
-import { CliError } from './cli-error.js';
+import { parseIntList } from './cli-args.js';
+import { CliError, toCliError } from './cli-error.js';
 import { assertOutputsNotInputs } from './safe-output.js';
 
 export interface EvalArgs {
@@ -22,25 +23,6 @@ export interface EvalArgs {
   'mask-area'?: boolean;
   'skip-unknown-categories'?: boolean;
   json?: string;
-}
-
-/** A comma-separated list of integers, e.g. "1,10,100". */
-export function parseIntList(text: string, option: string, min = Number.MIN_SAFE_INTEGER): number[] {
-  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (parts.length === 0) throw new CliError(`--${option}: expected a comma-separated list of integers, got '${text}'`, 2);
-  return parts.map((s) => {
-    const v = Number(s);
-    if (!/^[+-]?\d+$/.test(s) || !Number.isSafeInteger(v) || v < min) {
-      throw new CliError(`--${option}: '${s}' is not ${min === 0 ? 'a non-negative' : 'an'} integer`, 2);
-    }
-    return v;
-  });
-}
-
-function asCliError(e: unknown): CliError {
-  if (e instanceof CliError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(msg.split('\n')[0]!);
 }
 
 export interface EvalOutput {
@@ -77,14 +59,14 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
   try {
     gt = CocoDataset.fromFile(args.gt);
   } catch (e) {
-    throw asCliError(e);
+    throw toCliError(e);
   }
   const t1 = performance.now();
   let dt: CocoDataset;
   try {
     dt = gt.loadRes(args.results, { segmAreaFromBbox: !args['mask-area'] });
   } catch (e) {
-    throw asCliError(e);
+    throw toCliError(e);
   }
   const unknown = dt.resultsInfo?.unknownCategory ?? 0;
   if (unknown > 0) {
@@ -93,7 +75,7 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
     if (!args['skip-unknown-categories']) {
       const i = dt.annotations.findIndex((a) => !gt.categories.has(a.category_id));
       const a = dt.annotations[i]!;
-      throw asCliError(
+      throw toCliError(
         new CocoFormatError(
           args.results,
           `results[${i}] (image ${a.image_id})`,
@@ -144,7 +126,7 @@ export async function runEval(args: EvalArgs, out: (s: string) => void, err: (s:
   try {
     E.evaluate();
   } catch (e) {
-    throw asCliError(e);
+    throw toCliError(e);
   }
   const t3 = performance.now();
   const acc = E.accumulate();

@@ -9,10 +9,10 @@ import type { IouType } from '../eval/cocoeval.js';
 import { buildOcclusionReport, DEFAULT_BOOTSTRAP, MAX_BOOTSTRAP, writeOcclusionReport, type OcclusionReport } from '../eval/occlusion-report.js';
 import { OCCLUSION_DEFINITIONS, type OcclusionDefinition } from '../eval/occlusion.js';
 import { fmtGap, fmtPoints } from '../eval/report/model.js';
-import { CliError } from './cli-error.js';
+import { checkBins } from './cli-args.js';
+import { CliError, toCliError } from './cli-error.js';
 import { assertOutputsNotInputs } from './safe-output.js';
 import { join } from 'node:path';
-import { checkBins, toCliError } from './occlusion-stats.js';
 
 export interface OcclusionReportArgs {
   gt: string;

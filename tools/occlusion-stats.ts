@@ -9,7 +9,8 @@ import type { CommandModule } from 'yargs';
 import { CocoDataset } from '../eval/coco.js';
 import { formatDistribution, occlusionDistribution } from '../eval/occlusion-bins.js';
 import { imageOcclusionRatios, OCCLUSION_DEFINITION_TEXT, OCCLUSION_DEFINITIONS, type OcclusionDefinition } from '../eval/occlusion.js';
-import { CliError } from './cli-error.js';
+import { checkBins } from './cli-args.js';
+import { CliError, toCliError } from './cli-error.js';
 import { assertOutputsNotInputs } from './safe-output.js';
 
 export interface OcclusionStatsArgs {
@@ -17,19 +18,6 @@ export interface OcclusionStatsArgs {
   bins: number;
   definition: OcclusionDefinition;
   json?: string;
-}
-
-/** First line of an error as a CliError (no stack trace for the user). */
-export function toCliError(e: unknown): CliError {
-  if (e instanceof CliError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(msg.split('\n')[0]!);
-}
-
-/** --bins: an integer from 1 to 100 (usage error otherwise). */
-export function checkBins(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new CliError(`--bins: expected an integer from 1 to 100, got ${String(n)}`, 2);
-  return n;
 }
 
 export function runOcclusionStats(args: OcclusionStatsArgs, out: (s: string) => void): ReturnType<typeof occlusionDistribution> {

@@ -2,13 +2,12 @@
  * `tiedet test CONFIG (CKPT | --weights W.pth) --out results.json [--eval bbox,segm] [--occlusion-report DIR] [--render DIR]` —
  * mmdetection's tools/test.py: predictions of a checkpoint on the config's val split → COCO results JSON →
  * pycocotools' summary printed per IoU type → optionally the occlusion report and rendered predictions with a
- * gallery (tools/experiment/run-test.ts). TF.js loads only when the command runs.
+ * gallery (tools/runner/run-test.ts). TF.js loads only when the command runs.
  */
 import type { CommandModule } from 'yargs';
 import type { IouType } from '../eval/cocoeval.js';
 import { MAX_BOOTSTRAP } from '../eval/occlusion-report.js';
-import { CliError } from './cli-error.js';
-import { asCliError } from './train.js';
+import { CliError, runCliError } from './cli-error.js';
 
 export interface TestArgs {
   config: string;
@@ -60,7 +59,7 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
     const { initEngine } = await import('../src/engine/index.js');
     const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
     err(`tiedet test: ${cfg.name} on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
-    const { testExperiment } = await import('./experiment/run-test.js');
+    const { testExperiment } = await import('./runner/run-test.js');
     const r = await testExperiment(cfg, args.checkpoint ?? null, {
       weights: args.weights,
       strictWeights: args.strict,
@@ -81,7 +80,7 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
     if (r.occlusion) out(`\nocclusion report: ${r.occlusion.files.html}\n`);
     if (r.render) out(`rendered ${r.render.rendered} images: ${r.render.gallery}\n`);
   } catch (e) {
-    throw await asCliError(e);
+    throw await runCliError(e);
   }
 }
 

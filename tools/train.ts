@@ -1,11 +1,11 @@
 /**
  * `tiedet train CONFIG [--work-dir DIR] [--resume [PATH]] [--weights W.pth [--strict]] [--cfg-options a.b=c …] [--seed N] [--auto-scale-lr]` —
- * mmdetection's tools/train.py: load the config (configs/load.ts), train it (tools/experiment/run-train.ts:
+ * mmdetection's tools/train.py: load the config (configs/load.ts), train it (tools/runner/run-train.ts:
  * progress bar, log.jsonl, checkpoints, evaluation on the val split, save-best), print where everything is.
  * TF.js and the data pipeline load only when the command runs.
  */
 import type { CommandModule } from 'yargs';
-import { CliError } from './cli-error.js';
+import { CliError, runCliError } from './cli-error.js';
 
 export interface TrainArgs {
   config: string;
@@ -20,27 +20,6 @@ export interface TrainArgs {
   strict?: boolean;
   backend?: string;
   threads?: number;
-}
-
-/**
- * A multi-line message (e.g. a state-dict mismatch listing hundreds of keys) as one line: its lines joined, each
- * cut at `maxPart` characters.
- */
-export function oneLine(message: string, maxPart = 600): string {
-  return message
-    .split('\n')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => (s.length > maxPart ? `${s.slice(0, maxPart - 1)}…` : s))
-    .join(' ');
-}
-
-/** Config problems are usage errors (exit 2); everything else exits 1, its message on one line. */
-export async function asCliError(e: unknown): Promise<CliError> {
-  if (e instanceof CliError) return e;
-  const { ConfigError, CfgOptionError } = await import('../configs/load.js');
-  const msg = oneLine(e instanceof Error ? e.message : String(e));
-  return new CliError(msg, e instanceof ConfigError || e instanceof CfgOptionError ? 2 : 1);
 }
 
 export async function runTrain(args: TrainArgs, out: (s: string) => void, err: (s: string) => void): Promise<void> {
@@ -58,7 +37,7 @@ export async function runTrain(args: TrainArgs, out: (s: string) => void, err: (
     const { initEngine } = await import('../src/engine/index.js');
     const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
     err(`tiedet train: ${cfg.name} (${cfg.file}) on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
-    const { trainExperiment } = await import('./experiment/run-train.js');
+    const { trainExperiment } = await import('./runner/run-train.js');
     const resume = args.resume === '' ? true : args.resume;
     const r = await trainExperiment(cfg, {
       workDir: args['work-dir'],
@@ -79,7 +58,7 @@ export async function runTrain(args: TrainArgs, out: (s: string) => void, err: (
     out(`config:     ${r.configFile}\n`);
     if (r.status !== 'completed') out(`resume with: tiedet train ${args.config} --work-dir ${r.workDir} --resume\n`);
   } catch (e) {
-    throw await asCliError(e);
+    throw await runCliError(e);
   }
 }
 

@@ -5,7 +5,7 @@
  * `amodal_bbox` / `amodal_area` (the whole shape). Annotations of an image are listed bottom to top (painting
  * order), ids count from 1 in each split. Keys are written in a fixed order: same data → same bytes.
  */
-import type { CompressedRle } from '../../eval/mask.js';
+import type { CompressedRle } from '../../src/structures/rle.js';
 import type { SyntheticConfig } from './presets.js';
 import type { Scene } from './scene.js';
 import type { SplitName } from './schedule.js';

@@ -1,12 +1,13 @@
 /**
  * One synthetic image with its COCO annotations: placement (placement.ts) → background (backgrounds.ts) → each
  * object's visible pixels painted with its texture (textures.ts) → one modal mask per object as COCO RLE
- * (eval/mask.ts `encode` of the visible pixels; `bbox` = `toBbox`, `area` = `area` of that RLE, as pycocotools
+ * (src/structures/rle.ts `encode` of the visible pixels; `bbox` = `toBbox`, `area` = `area` of that RLE, as pycocotools
  * computes them), the amodal box and area of the whole shape, and the image's occlusion ratio
  * (eval/occlusion.ts `boxOcclusionRatio` over the modal boxes, the way the occlusion report measures it).
  */
 import type { Rng } from '../../src/nn/rng.js';
-import { area as rleArea, encode, toBbox, toCompressed, type CompressedRle } from '../../eval/mask.js';
+import { area as rleArea, encode, toBbox, type CompressedRle } from '../../src/structures/rle.js';
+import { toCompressed } from '../../src/structures/rle-string.js';
 import { boxOcclusionRatio } from '../../eval/occlusion.js';
 import type { RgbImage } from '../image.js';
 import { paintBackground, type BackgroundKind } from './backgrounds.js';

@@ -8,28 +8,46 @@ import { resizeNearest } from './resize.js';
 
 type InverseMeta = Pick<ImageMeta, 'originalSize' | 'resizedSize' | 'scaleFactor' | 'flipped'>;
 
+export interface BoxesToOriginalOptions {
+  /** Clip the result to the original image (default true; Mask R-CNN pastes its masks with unclipped boxes). */
+  clip?: boolean;
+  /** Where to write (default a new array); `boxes` itself works in place. */
+  out?: Float32Array;
+}
+
 /**
- * Boxes `[x1, y1, x2, y2]…` on the network input → the original image: clipped to the resized image, flip undone
- * (x1 = W − x2', x2 = W − x1' with W the resized width), divided by the scale factor, clipped to the original size.
+ * Boxes `[x1, y1, x2, y2]…` on the network input → the original image, the one way back every detector and tool
+ * takes: clipped to the resized image (a no-op for the detectors, whose decoders already clip there), flip undone
+ * (x1 = W − x2', x2 = W − x1' with W the resized width), divided by the scale factor, and — unless `clip` is
+ * false — clipped to the original size.
  */
-export function boxesToOriginal(boxes: Float32Array, meta: InverseMeta): Float32Array {
+export function boxesToOriginal(boxes: Float32Array, meta: InverseMeta, opts: BoxesToOriginalOptions = {}): Float32Array {
   const { width: rw, height: rh } = meta.resizedSize;
   const { width: ow, height: oh } = meta.originalSize;
   const [sx, sy] = meta.scaleFactor;
-  const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
-  const out = new Float32Array(boxes.length);
+  const clip = opts.clip ?? true;
+  const out = opts.out ?? new Float32Array(boxes.length);
+  if (out.length !== boxes.length) throw new RangeError(`boxesToOriginal: out has ${out.length} values for ${boxes.length}`);
   for (let i = 0; i + 3 < boxes.length; i += 4) {
-    let x1 = clip(boxes[i]!, rw);
-    const y1 = clip(boxes[i + 1]!, rh);
-    let x2 = clip(boxes[i + 2]!, rw);
-    const y2 = clip(boxes[i + 3]!, rh);
+    let x1 = clamp(boxes[i]!, rw);
+    let y1 = clamp(boxes[i + 1]!, rh);
+    let x2 = clamp(boxes[i + 2]!, rw);
+    let y2 = clamp(boxes[i + 3]!, rh);
     if (meta.flipped) [x1, x2] = [rw - x2, rw - x1];
-    out[i] = clip(x1 / sx, ow);
-    out[i + 1] = clip(y1 / sy, oh);
-    out[i + 2] = clip(x2 / sx, ow);
-    out[i + 3] = clip(y2 / sy, oh);
+    x1 /= sx;
+    y1 /= sy;
+    x2 /= sx;
+    y2 /= sy;
+    out[i] = clip ? clamp(x1, ow) : x1;
+    out[i + 1] = clip ? clamp(y1, oh) : y1;
+    out[i + 2] = clip ? clamp(x2, ow) : x2;
+    out[i + 3] = clip ? clamp(y2, oh) : y2;
   }
   return out;
+}
+
+function clamp(v: number, hi: number): number {
+  return v < 0 ? 0 : v > hi ? hi : v;
 }
 
 /**
@@ -50,11 +68,4 @@ export function maskToOriginal(bitmap: Uint8Array, width: number, height: number
     else crop.set(bitmap.subarray(s, s + rw), d);
   }
   return rw === ow && rh === oh ? crop : resizeNearest(crop, rw, rh, ow, oh, 1, 'centre');
-}
-
-/** `[x1, y1, x2, y2]…` → COCO `[x, y, w, h]` boxes (for results files). */
-export function xyxyToXywh(boxes: Float32Array): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i + 3 < boxes.length; i += 4) out.push([boxes[i]!, boxes[i + 1]!, boxes[i + 2]! - boxes[i]!, boxes[i + 3]! - boxes[i + 1]!]);
-  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * COCO segmentations (polygons, uncompressed or compressed RLE) → 0/1 bitmaps at the network-input size, via the
- * COCO mask API of eval/mask.ts.
+ * COCO mask API of src/structures/ (rle*.ts, segmentation.ts).
  *
  * - Polygons are scaled by the resize's scale factor and rasterised at the resized size (`frPoly` + `merge`), as
  *   mmdetection's `PolygonMasks.rescale(...).to_bitmap()`; this avoids the blockiness of rasterising at the
@@ -10,9 +10,12 @@
  * - A flip mirrors the bitmap (mmdet `BitmapMasks.flip`), so polygon and RLE inputs flip identically.
  * - The bitmaps are written row-major into the top-left corner of `padWidth` × `padHeight` planes (zero padding,
  *   mmdet `pad_mask=True`), stacked `count × padHeight × padWidth`.
- * Malformed segmentations raise eval/mask.ts's `SegmentationError` (with the field path inside the segmentation).
+ * Malformed segmentations raise src/structures/segmentation.ts's `SegmentationError` (with the field path inside the segmentation).
  */
-import { annToRle, checkSegmentation, decode, encode, frPoly, merge, SegmentationError, type Rle } from '../../eval/mask.js';
+import { annToRle, checkSegmentation, SegmentationError } from '../../src/structures/segmentation.js';
+import { decode, encode, type Rle } from '../../src/structures/rle.js';
+import { frPoly } from '../../src/structures/rle-polygon.js';
+import { merge } from '../../src/structures/rle-merge.js';
 import { resizeNearest } from './resize.js';
 
 export interface MaskTarget {

@@ -16,8 +16,8 @@
  * only the positives); `acc` = classification accuracy in percent (logged, not a loss).
  */
 import * as tf from '@tensorflow/tfjs';
-import { xavierUniform } from '../../src/necks/conv-module.js';
-import { ModuleList } from '../../src/necks/module-list.js';
+import { xavierUniform } from '../../src/nn/conv-module.js';
+import { ModuleList } from '../../src/nn/module-list.js';
 import { normalInit, zeros } from '../../src/nn/init.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Module } from '../../src/nn/module.js';

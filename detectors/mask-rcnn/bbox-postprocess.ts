@@ -8,7 +8,7 @@
  *   keep (RoI r, class c) with score > score_thr (compared in float32, as torch), flattened in (r, c) order; per-class NMS (IoU > nms_iou_thr
  *   suppresses; classes never suppress each other); the max_per_img highest, score descending (ties: lower (r, c)).
  *
- * Boxes stay in network-input pixels: the mask head pools from them, and mask-paste.ts maps both to the original
+ * Boxes stay in network-input pixels: the mask head pools from them, and detection-to-original.ts maps both to the original
  * image afterwards.
  */
 import { decodeDeltas, type DecodeOptions } from '../../src/ops/box-coder.js';

@@ -14,18 +14,18 @@
  *             rcnn: MaxIoUAssigner(0.5, 0.5, 0.5, low-quality), RandomSampler(512, 0.25, GT added), mask_size 28
  *   test      rpn: nms_pre 1000, max_per_img 1000, NMS 0.7, min_bbox_size 0; rcnn: score_thr 0.05, NMS 0.5,
  *             max_per_img 100, mask_thr_binary 0.5
- *   optim     SGD lr 0.02 (batch 16), momentum 0.9, weight decay 1e-4; 2x: 24 epochs, ×0.1 at 16 and 22, linear
- *             warm-up over 500 iterations from ×0.001
  *
  * `maskRcnnConfig(overrides)` deep-merges overrides (objects merge key by key; arrays and scalars replace; an unknown
- * key is an error naming its path — ../config-merge.ts; several overrides apply in order). The sections shared with
- * RetinaNet (coder, optim, data) come from ../common-config.ts. `MASK_RCNN_TINY` holds the overrides of the small
+ * key is an error naming its path — ../config-merge.ts; several overrides apply in order). The coder section shared
+ * with RetinaNet comes from ../common-config.ts; the schedule and the input normalisation belong to the experiment
+ * (configs/_base.ts). `MASK_RCNN_TINY` holds the overrides of the small
  * model the CI tests train.
  */
 import type { AnchorGeneratorConfig } from '../../src/ops/anchors.js';
 import type { MaxIoUAssignerOptions } from '../../src/ops/assigner.js';
 import type { RandomSamplerOptions } from '../../src/ops/samplers.js';
-import { cocoInputData, deltaCoder, schedule2xOptim, type CoderConfig, type DataConfig, type OptimConfig } from '../common-config.js';
+import { deltaCoder, type CoderConfig } from '../common-config.js';
+import { configChecks } from '../config-checks.js';
 import { mergeConfig, type DeepPartial } from '../config-merge.js';
 
 export interface MaskRcnnNeckConfig {
@@ -130,8 +130,6 @@ export interface MaskRcnnConfig {
   model: MaskRcnnModelConfig;
   train: MaskRcnnTrainConfig;
   test: MaskRcnnTestConfig;
-  optim: OptimConfig;
-  data: DataConfig;
 }
 
 const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
@@ -181,8 +179,6 @@ export function defaultMaskRcnnConfig(): MaskRcnnConfig {
       rpn: { nmsPre: 1000, maxPerImg: 1000, iouThr: 0.7, minBboxSize: 0 },
       rcnn: { scoreThr: 0.05, nmsIouThr: 0.5, maxPerImg: 100, maskThr: 0.5 },
     },
-    optim: schedule2xOptim(0.02),
-    data: cocoInputData(),
   };
 }
 
@@ -205,15 +201,14 @@ export const MASK_RCNN_TINY: DeepPartial<MaskRcnnConfig> = {
   test: { rpn: { nmsPre: 300, maxPerImg: 100 } },
 };
 
-function positiveInt(v: number, path: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`maskRcnnConfig: ${path} must be a positive integer, got ${v}`);
-}
+const checks = configChecks('maskRcnnConfig');
+const positiveInt = checks.positiveInt;
 
 function checkProposal(p: ProposalConfig, path: string): void {
   positiveInt(p.nmsPre, `${path}.nmsPre`);
   positiveInt(p.maxPerImg, `${path}.maxPerImg`);
-  if (!Number.isFinite(p.iouThr)) throw new Error(`maskRcnnConfig: ${path}.iouThr must be a finite number, got ${p.iouThr}`);
-  if (!Number.isFinite(p.minBboxSize)) throw new Error(`maskRcnnConfig: ${path}.minBboxSize must be a finite number, got ${p.minBboxSize}`);
+  checks.finite(p.iouThr, `${path}.iouThr`);
+  checks.finite(p.minBboxSize, `${path}.minBboxSize`);
 }
 
 /** Consistency checks of a merged config (errors name the field). */
@@ -224,13 +219,11 @@ export function checkMaskRcnnConfig(cfg: MaskRcnnConfig): MaskRcnnConfig {
   positiveInt(m.rpnHead.featChannels, 'model.rpnHead.featChannels');
   positiveInt(m.bboxHead.fcChannels, 'model.bboxHead.fcChannels');
   positiveInt(m.bboxHead.numSharedFcs, 'model.bboxHead.numSharedFcs');
-  if (!Number.isInteger(m.maskHead.numConvs) || m.maskHead.numConvs < 0) {
-    throw new Error(`maskRcnnConfig: model.maskHead.numConvs must be an integer ≥ 0, got ${m.maskHead.numConvs}`);
-  }
+  checks.nonNegativeInt(m.maskHead.numConvs, 'model.maskHead.numConvs');
   positiveInt(m.maskHead.convChannels, 'model.maskHead.convChannels');
   for (const [name, r] of [['bboxHead', m.bboxHead.roiExtractor], ['maskHead', m.maskHead.roiExtractor]] as const) {
     positiveInt(r.outputSize, `model.${name}.roiExtractor.outputSize`);
-    if (r.featmapStrides.length === 0) throw new Error(`maskRcnnConfig: model.${name}.roiExtractor.featmapStrides must not be empty`);
+    checks.nonEmpty(r.featmapStrides, `model.${name}.roiExtractor.featmapStrides`);
   }
   if (m.rpnHead.anchors.strides.length !== m.bboxHead.roiExtractor.featmapStrides.length + 1) {
     throw new Error(
@@ -246,8 +239,7 @@ export function checkMaskRcnnConfig(cfg: MaskRcnnConfig): MaskRcnnConfig {
   checkProposal(cfg.train.rpnProposal, 'train.rpnProposal');
   checkProposal(cfg.test.rpn, 'test.rpn');
   positiveInt(cfg.test.rcnn.maxPerImg, 'test.rcnn.maxPerImg');
-  const thr = cfg.test.rcnn.maskThr;
-  if (!Number.isFinite(thr)) throw new Error(`maskRcnnConfig: test.rcnn.maskThr must be a finite number, got ${thr}`);
+  checks.finite(cfg.test.rcnn.maskThr, 'test.rcnn.maskThr');
   return cfg;
 }
 

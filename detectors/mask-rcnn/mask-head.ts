@@ -16,15 +16,15 @@
  * `maskProbabilities` is the inference side: sigmoid of each RoI's predicted class channel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convForward, type ConvModule } from '../../src/necks/conv-module.js';
-import { ModuleList } from '../../src/necks/module-list.js';
+import { convForward, type ConvModule } from '../../src/nn/conv-module.js';
+import { ModuleList } from '../../src/nn/module-list.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { kaimingNormalFanOutRelu, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
 import { binaryCrossEntropyWithLogits } from '../../src/ops/losses.js';
 import { checkNumClasses, convStack } from '../head-layers.js';
-import { ConvTranspose2d } from './conv-transpose.js';
+import { ConvTranspose2d } from '../../src/nn/conv-transpose2d.js';
 
 export interface MaskHeadOptions {
   numClasses: number;

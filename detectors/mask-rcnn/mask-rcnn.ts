@@ -17,7 +17,7 @@
  *   `roiHead.predictBoxes`, `roiHead.predictMasks`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone } from '../../src/backbones/resnet.js';
+import type { Backbone } from '../../src/backbones/backbone.js';
 import { FPN } from '../../src/necks/fpn.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
@@ -25,7 +25,7 @@ import { AnchorGenerator } from '../../src/ops/anchors.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DeepPartial } from '../config-merge.js';
 import { featureSizes, imageLevelOutputs } from '../dense-head.js';
-import type { Detection, Detector } from '../detector.js';
+import type { Detection, Detector, TestSettings } from '../detector.js';
 import { checkBatch } from '../input-checks.js';
 import { maskRcnnConfig, type MaskRcnnConfig, type ProposalConfig } from './config.js';
 import { imageProposals, type Proposals } from './proposals.js';
@@ -39,6 +39,8 @@ export interface MaskRcnnOptions {
   backbone: Backbone;
   /** Hyper-parameters: a full config, or overrides of mmdetection's defaults. */
   config?: MaskRcnnConfig | DeepPartial<MaskRcnnConfig>;
+  /** The experiment's test settings (score threshold, NMS IoU, detections per image), applied over `config.test.rcnn`. */
+  test?: TestSettings;
   /** Seeds the neck and head init (the backbone has its own) and then the RPN / RoI sampling. */
   rng?: Rng;
   seed?: number | string;
@@ -62,7 +64,10 @@ export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
 
   constructor(opts: MaskRcnnOptions) {
     super();
-    const cfg = maskRcnnConfig(opts.config as DeepPartial<MaskRcnnConfig> | undefined ?? {});
+    const cfg = maskRcnnConfig(
+      (opts.config ?? {}) as DeepPartial<MaskRcnnConfig>,
+      opts.test ? { test: { rcnn: { scoreThr: opts.test.scoreThr, nmsIouThr: opts.test.nmsIouThr, maxPerImg: opts.test.maxPerImg } } } : {},
+    );
     this.config = cfg;
     this.numClasses = cfg.numClasses;
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);

@@ -11,7 +11,7 @@
  *
  * Inference: `predictBoxes` (all proposals of the batch through the box head; per image bbox-postprocess.ts:
  * softmax, class-specific decode, score_thr, per-class NMS, max_per_img — in network-input pixels), then
- * `predictMasks` (the kept boxes through the mask head; sigmoid of each detection's class channel; mask-paste.ts
+ * `predictMasks` (the kept boxes through the mask head; sigmoid of each detection's class channel; detection-to-original.ts
  * maps boxes and masks to the original image, flip undone, COCO RLE). Registered by the detector as `roi_head`
  * with children `bbox_head` and `mask_head` (the extractors have no parameters).
  */
@@ -27,7 +27,7 @@ import { Shared2FCBBoxHead, bboxHeadLoss } from './bbox-head.js';
 import { rcnnDetections, type NetDetections } from './bbox-postprocess.js';
 import type { BBoxHeadConfig, MaskHeadConfig, RcnnTestConfig, RcnnTrainConfig, RoiExtractorConfig } from './config.js';
 import { FCNMaskHead, maskHeadLoss, maskProbabilities } from './mask-head.js';
-import { detectionToOriginal } from './mask-paste.js';
+import { detectionToOriginal } from './detection-to-original.js';
 import { sampleRois, type SampledRois } from './roi-sampling.js';
 import { gtMasksOf, type MaskRcnnTargets } from './targets.js';
 
@@ -214,7 +214,7 @@ export class StandardRoIHead extends Module {
     }
   }
 
-  /** Detections with masks in original image pixels (see mask-paste.ts); `maskThr` overrides the config's. */
+  /** Detections with masks in original image pixels (see detection-to-original.ts); `maskThr` overrides the config's. */
   predictMasks(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Detection[] {
     this.assertAlive('predictMasks');
     const M = this.maskSize;

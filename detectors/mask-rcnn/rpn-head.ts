@@ -17,7 +17,7 @@
  * sampled anchors' rows are gathered (the others have weight 0 in mmdetection, so the result is the same).
  */
 import * as tf from '@tensorflow/tfjs';
-import { convForward } from '../../src/necks/conv-module.js';
+import { convForward } from '../../src/nn/conv-module.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';

@@ -16,8 +16,8 @@
  * generator's (y, x, anchor) order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convForward, type ConvModule } from '../../src/necks/conv-module.js';
-import { ModuleList } from '../../src/necks/module-list.js';
+import { convForward, type ConvModule } from '../../src/nn/conv-module.js';
+import { ModuleList } from '../../src/nn/module-list.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { constantInit, normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';

@@ -4,7 +4,7 @@
  *
  * ```ts
  * import { tiedResNet50 } from '../../src/backbones/presets.js';
- * import { retinaNet } from '../../detectors/retinanet/index.js';
+ * import { retinaNet } from './index.js';
  * const model = retinaNet({ backbone: tiedResNet50({ numClasses: null }), config: { numClasses: 80 } });
  * ```
  */

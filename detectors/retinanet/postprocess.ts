@@ -22,6 +22,7 @@ import { sigmoid32 } from '../../src/ops/sigmoid32.js';
 import { kthLargest, topKIndices } from '../../src/ops/topk.js';
 import { concatArrays, pickRows } from '../../src/ops/typed-rows.js';
 import type { ImageMeta } from '../../data/meta.js';
+import { boxesToOriginal } from '../../data/transforms/inverse.js';
 import type { LevelOutputs } from '../dense-head.js';
 import type { Detection } from '../detector.js';
 import type { RetinaNetTestConfig } from './config.js';
@@ -165,7 +166,7 @@ export function postProcessImage(levels: readonly LevelOutputs[], meta: ImageMet
   const boxes = concatArrays(boxesParts, Float32Array);
   const scores = concatArrays(scoreParts, Float32Array);
   const labels = concatArrays(labelParts, Int32Array);
-  toOriginal(boxes, meta);
+  boxesToOriginal(boxes, meta, { out: boxes });
 
   // min_bbox_size filter (mmdet: keep w > min and h > min)
   const keepSize: number[] = [];
@@ -184,22 +185,4 @@ export function postProcessImage(levels: readonly LevelOutputs[], meta: ImageMet
     scores: pickRows(ss, keep, 1),
     labels: pickRows(sl, keep, 1),
   };
-}
-
-/** Network-input boxes → original image boxes in place: un-flip, divide by the scale factor, clip. */
-export function toOriginal(boxes: Float32Array, meta: ImageMeta): void {
-  const [sx, sy] = meta.scaleFactor;
-  const W = meta.originalSize.width;
-  const H = meta.originalSize.height;
-  const Wr = meta.resizedSize.width;
-  const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
-  for (let i = 0; i < boxes.length; i += 4) {
-    let x1 = boxes[i]!;
-    let x2 = boxes[i + 2]!;
-    if (meta.flipped) [x1, x2] = [Wr - x2, Wr - x1];
-    boxes[i] = clamp(x1 / sx, W);
-    boxes[i + 1] = clamp(boxes[i + 1]! / sy, H);
-    boxes[i + 2] = clamp(x2 / sx, W);
-    boxes[i + 3] = clamp(boxes[i + 3]! / sy, H);
-  }
 }

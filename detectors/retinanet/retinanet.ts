@@ -13,7 +13,7 @@
  *   `backbone.forward`, `neck.forward`, `bbox_head.forward`, `postProcess(headOutput, metas)`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone } from '../../src/backbones/resnet.js';
+import type { Backbone } from '../../src/backbones/backbone.js';
 import { FPN } from '../../src/necks/fpn.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
@@ -23,7 +23,7 @@ import { rowLoss } from '../../src/ops/row-loss.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { DeepPartial } from '../config-merge.js';
 import { featureSizes, flattenLevels, imageLevelOutputs } from '../dense-head.js';
-import type { Detection, DetectionBatch, Detector } from '../detector.js';
+import type { Detection, DetectionBatch, Detector, TestSettings } from '../detector.js';
 import { checkBatch } from '../input-checks.js';
 import { retinaNetConfig, type RetinaNetConfig } from './config.js';
 import { RetinaHead, type RetinaHeadOutput } from './head.js';
@@ -35,6 +35,8 @@ export interface RetinaNetOptions {
   backbone: Backbone;
   /** Hyper-parameters: a full config, or overrides of mmdetection's defaults. */
   config?: RetinaNetConfig | DeepPartial<RetinaNetConfig>;
+  /** The experiment's test settings (score threshold, NMS IoU, detections per image), applied over `config.test`. */
+  test?: TestSettings;
   /** Seeds the neck and head init (the backbone has its own). */
   rng?: Rng;
   seed?: number | string;
@@ -53,26 +55,30 @@ export class RetinaNet extends Module implements Detector {
     // The detector owns the backbone from here on: `dispose()` frees it, and so does a constructor that throws.
     this.backbone = this.registerModule('backbone', opts.backbone);
     try {
-      const cfg = retinaNetConfig(opts.config as DeepPartial<RetinaNetConfig> | undefined);
+      const cfg = retinaNetConfig(
+        (opts.config ?? {}) as DeepPartial<RetinaNetConfig>,
+        opts.test ? { test: { scoreThr: opts.test.scoreThr, nmsIouThr: opts.test.nmsIouThr, maxPerImg: opts.test.maxPerImg } } : {},
+      );
       this.config = cfg;
       this.numClasses = cfg.numClasses;
+      const m = cfg.model;
       const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-      this.anchorGenerator = new AnchorGenerator(cfg.anchors);
+      this.anchorGenerator = new AnchorGenerator(m.anchors);
       this.neck = this.registerModule(
         'neck',
-        new FPN({ inChannels: opts.backbone.outChannels, inStrides: opts.backbone.strides, ...cfg.neck, rng }),
+        new FPN({ inChannels: opts.backbone.outChannels, inStrides: opts.backbone.strides, ...m.neck, rng }),
       );
       const strides = this.anchorGenerator.strides.map(([w, h]) => (w === h ? w : NaN));
       if (strides.length !== this.neck.numOuts || strides.some((s, i) => s !== this.neck.strides[i])) {
         throw new Error(
-          `RetinaNet: anchor strides [${cfg.anchors.strides.join(', ')}] do not match the FPN levels' strides [${this.neck.strides.join(', ')}]`,
+          `RetinaNet: anchor strides [${m.anchors.strides.join(', ')}] do not match the FPN levels' strides [${this.neck.strides.join(', ')}]`,
         );
       }
       const numAnchors = this.anchorGenerator.numBaseAnchors;
       if (numAnchors.some((a) => a !== numAnchors[0])) throw new Error('RetinaNet: every level needs the same number of anchors');
       this.bboxHead = this.registerModule(
         'bbox_head',
-        new RetinaHead({ numClasses: cfg.numClasses, inChannels: cfg.neck.outChannels, numAnchors: numAnchors[0]!, ...cfg.head, rng }),
+        new RetinaHead({ numClasses: cfg.numClasses, inChannels: m.neck.outChannels, numAnchors: numAnchors[0]!, ...m.head, rng }),
       );
     } catch (e) {
       this.dispose();
@@ -96,7 +102,7 @@ export class RetinaNet extends Module implements Detector {
     const cfg = this.config;
     return anchorTargets(this.anchorGenerator, featSizes, metas, batch.targets, this.numClasses, {
       assigner: cfg.train.assigner,
-      coder: { means: cfg.coder.means, stds: cfg.coder.stds },
+      coder: { means: cfg.model.coder.means, stds: cfg.model.coder.stds },
       allowedBorder: cfg.train.allowedBorder,
       padSizeDivisor: cfg.train.padSizeDivisor,
     });
@@ -114,18 +120,18 @@ export class RetinaNet extends Module implements Detector {
       const reg = tf.reshape(flattenLevels(out.reg, 4), [n * t.numAnchors, 4]) as tf.Tensor2D;
       const focal = sigmoidFocalLoss(cls, labelsToOneHot(t.labels, C), {
         weight: tf.tensor1d(t.labelWeights),
-        alpha: cfg.loss.focal.alpha,
-        gamma: cfg.loss.focal.gamma,
+        alpha: cfg.model.loss.focal.alpha,
+        gamma: cfg.model.loss.focal.gamma,
         reduction: 'mean',
         avgFactor: t.avgFactor,
       });
       const o = { reduction: 'mean' as const, avgFactor: t.avgFactor };
       const bbox = rowLoss(reg, t.posIndices, t.bboxTargets, (p, y) =>
-        cfg.loss.bbox.type === 'l1' ? l1Loss(p, y, o) : smoothL1Loss(p, y, { ...o, beta: cfg.loss.bbox.beta }),
+        cfg.model.loss.bbox.type === 'l1' ? l1Loss(p, y, o) : smoothL1Loss(p, y, { ...o, beta: cfg.model.loss.bbox.beta }),
       );
       return {
-        loss_cls: tf.mul(focal, cfg.loss.focal.weight) as tf.Scalar,
-        loss_bbox: tf.mul(bbox, cfg.loss.bbox.weight) as tf.Scalar,
+        loss_cls: tf.mul(focal, cfg.model.loss.focal.weight) as tf.Scalar,
+        loss_bbox: tf.mul(bbox, cfg.model.loss.bbox.weight) as tf.Scalar,
       };
     });
   }
@@ -141,7 +147,7 @@ export class RetinaNet extends Module implements Detector {
     const opts: PostProcessOptions = {
       numClasses: C,
       ...cfg.test,
-      coder: { means: cfg.coder.means, stds: cfg.coder.stds, whRatioClip: cfg.coder.whRatioClip },
+      coder: { means: cfg.model.coder.means, stds: cfg.model.coder.stds, whRatioClip: cfg.model.coder.whRatioClip },
     };
     return metas.map((meta, i) => postProcessImage(levels[i]!, meta, opts));
   }

@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TiedLinear } from '../layers/tfc.js';
 import { TiedSE } from '../layers/tied-se.js';
 import { BatchNorm2d } from '../nn/batchnorm2d.js';
-import { checkpoint, noGrad } from '../nn/checkpoint.js';
+import { checkpoint, noGrad } from '../nn/activation-checkpoint.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { convBn } from '../nn/conv-bn.js';
 import { convOutputSize, globalAvgPool, maxPool2d } from '../nn/functional.js';
@@ -39,26 +39,8 @@ import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { Rng } from '../nn/rng.js';
 import { Sequential } from '../nn/sequential.js';
+import type { Backbone, BackboneFeatures, StageChannels } from './backbone.js';
 import { joinName, type CountsMacs, type FeatureShape, type MacCounter } from './complexity.js';
-
-/** C2–C5: the outputs of layer1…layer4 (strides 4, 8, 16, 32). */
-export interface BackboneFeatures {
-  c2: tf.Tensor4D;
-  c3: tf.Tensor4D;
-  c4: tf.Tensor4D;
-  c5: tf.Tensor4D;
-}
-
-export type StageChannels = readonly [number, number, number, number];
-
-/** What a detector needs from a backbone. */
-export interface Backbone extends Module {
-  /** Channels of C2–C5. */
-  readonly outChannels: StageChannels;
-  /** Strides of C2–C5 relative to the input. */
-  readonly strides: StageChannels;
-  forward(x: tf.Tensor4D): BackboneFeatures;
-}
 
 /** How weights start: 'random' (torchvision's init) or 'zeros' (cheap: for counting, or when loading weights next). */
 export type WeightInit = 'random' | 'zeros';
@@ -88,7 +70,7 @@ export interface BackboneOptions {
   init?: WeightInit;
   /**
    * Activation checkpointing of the stem and every residual block while training (mmdetection's `with_cp`,
-   * nn/checkpoint.ts): under a gradient tape only block outputs are kept and each block's forward runs again in
+   * nn/activation-checkpoint.ts): under a gradient tape only block outputs are kept and each block's forward runs again in
    * the backward pass. Less memory (what lets full-resolution training fit the 4 GiB wasm heap), ~1 more backbone
    * forward per step. The frozen prefix (stem, layer1…layerK for `frozenStages` K) becomes a constant for the tape:
    * no backward pass through it at all, so the gradient with respect to the input image is zero. No effect on

@@ -10,7 +10,7 @@
  * Limits: allocations made inside the wasm code (XNNPACK's packing buffers, the tensor registry) do not pass through
  * it; when one of those fails the backend aborts (`Aborted()`), which the CLI explains (tools/cli-error.ts). Near the
  * cap the allocator also slows to a crawl before anything fails — the "training cliff" once measured at 448×768 and
- * above; the memory-releasing backward pass (eager-backprop.ts) and activation checkpointing (nn/checkpoint.ts)
+ * above; the memory-releasing backward pass (eager-backprop.ts) and activation checkpointing (nn/activation-checkpoint.ts)
  * keep a 1333×800 Mask R-CNN step at 2.9 GiB (README "Training engine").
  */
 

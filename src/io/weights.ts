@@ -15,7 +15,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Module } from '../nn/module.js';
-import { loadTorchState, loadTorchWeights, WeightsMismatchError, type TorchTensorSource, type WeightsReport } from './checkpoint.js';
+import { loadTorchState, loadTorchWeights, WeightsMismatchError, type TorchTensorSource, type WeightsReport } from './torch-weights.js';
 import { checkNotMmdet1, mmdetCheckpointInfo, mmdetNames } from './mmdet-names.js';
 import { PthError, PthFile, stateDictOf, type PthStateDict } from './pth.js';
 import { readSafetensors } from './safetensors.js';

@@ -23,11 +23,11 @@
  * - **Init** as mmdetection: every conv xavier-uniform (gain 1), bias 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneFeatures } from '../backbones/resnet.js';
+import type { BackboneFeatures } from '../backbones/backbone.js';
 import { Module } from '../nn/module.js';
 import { Rng } from '../nn/rng.js';
-import { ConvModule } from './conv-module.js';
-import { ModuleList } from './module-list.js';
+import { ConvModule } from '../nn/conv-module.js';
+import { ModuleList } from '../nn/module-list.js';
 
 export type ExtraConvs = 'on_input' | 'on_output' | false;
 

@@ -25,7 +25,7 @@
  * with the sums and means over [n, h, w].
  */
 import * as tf from '@tensorflow/tfjs';
-import { isRecomputing } from './checkpoint.js';
+import { isRecomputing } from './activation-checkpoint.js';
 import { customOp } from './custom-op.js';
 import { constant } from './init.js';
 import { Module } from './module.js';
@@ -102,7 +102,7 @@ export class BatchNorm2d extends Module {
     const mean = tf.mean(x, AXES) as tf.Tensor1D;
     const variance = tf.mean(tf.square(tf.sub(x, mean)), AXES) as tf.Tensor1D;
     const y = tf.batchNorm(x, mean, variance, beta as tf.Tensor1D, gamma as tf.Tensor1D, this.eps);
-    // A checkpointed block (nn/checkpoint.ts) runs its forward twice: count the batch once.
+    // A checkpointed block (nn/activation-checkpoint.ts) runs its forward twice: count the batch once.
     if (!isRecomputing()) this.updateRunningStats(mean, variance, count);
     save([x, mean, variance, gamma!]);
     const eps = this.eps;

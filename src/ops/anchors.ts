@@ -1,5 +1,5 @@
 /**
- * Anchor generation for anchor-based detectors (RetinaNet, the RPN of Mask / Cascade R-CNN).
+ * Anchor generation for anchor-based detectors (RetinaNet, the RPN of Mask R-CNN).
  *
  * Reference behaviour: mmdetection's `AnchorGenerator` (mmdet/models/task_modules/prior_generators/
  * anchor_generator.py) with its v2+ defaults, and `anchor_inside_flags` (prior_generators/utils.py):
@@ -48,7 +48,7 @@ export const RETINANET_ANCHORS: AnchorGeneratorConfig = {
   strides: [8, 16, 32, 64, 128],
 };
 
-/** RPN of Mask / Cascade R-CNN (mmdet mask_rcnn_r50_fpn): scale 8, ratios 0.5/1/2, P2–P6. */
+/** RPN of Mask R-CNN (mmdet mask_rcnn_r50_fpn): scale 8, ratios 0.5/1/2, P2–P6. */
 export const RPN_ANCHORS: AnchorGeneratorConfig = {
   scales: [8],
   ratios: [0.5, 1.0, 2.0],

@@ -14,12 +14,12 @@
  * to ~1e-7 (the order of the float32 sums differs); a value within that distance of 0.5 could binarise differently.
  *
  * GT masks come as row-major bitmaps (`Uint8Array`, h·w, non-zero = foreground; the data pipeline's form) or COCO
- * RLEs (eval/mask.ts, decoded here). Each GT is decoded once per call and only the region its RoIs read (the union
+ * RLEs (src/structures/rle.ts, decoded here). Each GT is decoded once per call and only the region its RoIs read (the union
  * of their boxes plus one pixel) is converted to floats. Pure TypeScript on the CPU; `maskTargets` wraps the result
  * in a tensor for the mask head's loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { decode, type Rle } from '../../eval/mask.js';
+import { decode, type Rle } from '../structures/rle.js';
 import { jsMemory } from './roi-align-accum.js';
 import { planRoiAlign, readBoxes, roiAlignForward, type BoxesInput } from './roi-align.js';
 
@@ -27,7 +27,7 @@ import { planRoiAlign, readBoxes, roiAlignForward, type BoxesInput } from './roi
 export interface GtMasks {
   height: number;
   width: number;
-  /** Row-major bitmaps (h·w bytes, non-zero = foreground) or COCO RLEs (column-major runs, eval/mask.ts). */
+  /** Row-major bitmaps (h·w bytes, non-zero = foreground) or COCO RLEs (column-major runs, src/structures/rle.ts). */
   masks: readonly (Uint8Array | Rle)[];
 }
 

@@ -8,7 +8,7 @@
  *   from a zero-width box, becomes 0 as in mmdet, which pastes the mask's middle column; 0/0 samples nothing);
  * - `F.grid_sample(align_corners=False)`: source column (gx + 1)·M/2 − 0.5, bilinear, corners outside the mask count
  *   as 0 (zero padding) — so probabilities fade out across the box edge;
- * - binary mask = probability ≥ threshold (mmdet `mask_thr_binary`, 0.5), then COCO RLE via eval/mask.ts `encode`
+ * - binary mask = probability ≥ threshold (mmdet `mask_thr_binary`, 0.5), then COCO RLE via src/structures/rle.ts `encode`
  *   (column-major runs).
  * Grid coordinates are computed in float32 step by step (`Math.fround`) like torch's kernel, so the sample positions
  * are torch's; the interpolation is summed in another order (separably), and the fixture agrees to ~1e-7, so only a
@@ -17,7 +17,7 @@
  * Boxes are in the pixels of the image the masks are pasted into (rescale detections to the original image first).
  */
 import * as tf from '@tensorflow/tfjs';
-import { encode, type Rle } from '../../eval/mask.js';
+import { encode, type Rle } from '../structures/rle.js';
 import { readBoxes, type BoxesInput } from './roi-align.js';
 
 export interface PasteOptions {
@@ -156,7 +156,7 @@ function widen(band: Rle, x0: number, imgW: number): Rle {
 
 /**
  * Paste N mask probability maps at their boxes into an imgH × imgW image, threshold, and encode each as COCO RLE
- * (column-major, eval/mask.ts `encode`). `probs` is [N, M, M] (a tensor, or a flat Float32Array with `maskSize` M,
+ * (column-major, src/structures/rle.ts `encode`). `probs` is [N, M, M] (a tensor, or a flat Float32Array with `maskSize` M,
  * default 28); `boxes` [N, 4] x0, y0, x1, y1 in image pixels. Only the columns a box's region spans are encoded
  * (full height); the zero columns on either side are added to the first and last run.
  */

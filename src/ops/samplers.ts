@@ -31,7 +31,7 @@ export interface RandomSamplerOptions {
 
 /** RPN sampler (mmdet mask_rcnn_r50_fpn): 256, 0.5, no GT added. */
 export const RPN_SAMPLER: RandomSamplerOptions = { num: 256, posFraction: 0.5, negPosUb: -1, addGtAsProposals: false };
-/** R-CNN sampler (mmdet mask_rcnn_r50_fpn, every Cascade stage): 512, 0.25, GT added. */
+/** R-CNN sampler (mmdet mask_rcnn_r50_fpn; mmdet uses it for every Cascade R-CNN stage too): 512, 0.25, GT added. */
 export const RCNN_SAMPLER: RandomSamplerOptions = { num: 512, posFraction: 0.25, negPosUb: -1, addGtAsProposals: true };
 
 /** mmdet's `SamplingResult`. Indices refer to `priors` (which starts with the GT boxes when they were added). */

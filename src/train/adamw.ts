@@ -18,7 +18,7 @@
  * disposes the gradients it is given.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Gradients } from './sgd.js';
+import type { Gradients } from './optimizer-state.js';
 import { gradientFor, uniqueParams, type OptimizerState } from './optimizer-state.js';
 
 export interface AdamWOptions {

@@ -5,7 +5,9 @@
  * its `.optim.safetensors` file (src/train/checkpoint-state.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Gradients } from './sgd.js';
+
+/** Gradients either by parameter name or as returned by `tf.variableGrads` (keyed by `variable.name`). */
+export type Gradients = ReadonlyMap<string, tf.Tensor> | tf.NamedTensorMap;
 
 export type OptimizerType = 'SGD' | 'AdamW';
 export const OPTIMIZER_TYPES: readonly OptimizerType[] = ['SGD', 'AdamW'];

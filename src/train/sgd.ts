@@ -17,7 +17,7 @@
  * given — the caller does (`tf.dispose(grads)`). All temporaries live in a `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gradientFor, uniqueParams, type OptimizerState } from './optimizer-state.js';
+import { gradientFor, uniqueParams, type Gradients, type OptimizerState } from './optimizer-state.js';
 
 export interface SGDOptions {
   lr: number;
@@ -43,9 +43,6 @@ export interface SGDState {
   /** Momentum buffers by parameter name (only parameters that have had a step with momentum). */
   momentumBuffers: Map<string, tf.Tensor>;
 }
-
-/** Gradients either by parameter name or as returned by `tf.variableGrads` (keyed by `variable.name`). */
-export type Gradients = ReadonlyMap<string, tf.Tensor> | tf.NamedTensorMap;
 
 export class SGD {
   readonly type = 'SGD' as const;

@@ -16,7 +16,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { OptimizerState, OptimizerType } from './optimizer-state.js';
-import type { Gradients } from './sgd.js';
+import type { Gradients } from './optimizer-state.js';
 
 /** The model side: named parameters and a state dict (parameters + buffers), train/eval mode. */
 export interface Trainable {

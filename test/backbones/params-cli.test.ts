@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS, parseInput, type ParamsReport } from '../../tools/params.js';
+import { PRESETS, parseInput } from '../../tools/backbone-presets.js';
+import type { ParamsReport } from '../../tools/params.js';
 import { runCli } from '../tools/run-cli.js';
 
 describe('tiedet params', () => {

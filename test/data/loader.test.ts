@@ -13,7 +13,8 @@ import { DataLoader, type HostBatch } from '../../data/loader.js';
 import { boxesToOriginal, maskToOriginal } from '../../data/transforms/inverse.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms/normalize.js';
 import { WorkerPool } from '../../data/worker-pool.js';
-import { decode, frPoly } from '../../eval/mask.js';
+import { decode } from '../../src/structures/rle.js';
+import { frPoly } from '../../src/structures/rle-polygon.js';
 import { setupBackend } from '../nn/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tiedet-loader-'));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CocoDataset } from '../../eval/coco.js';
-import { area, decode, toBbox } from '../../eval/mask.js';
+import { area, decode, toBbox } from '../../src/structures/rle.js';
 import { boxOcclusionRatio } from '../../eval/occlusion.js';
 import { readImage } from '../../data/image.js';
 import {

@@ -1,8 +1,10 @@
 /** Transforms against hand-computed numbers (mmcv rounding, mmdet flip, padding) and their inverse. */
 import { describe, expect, it } from 'vitest';
-import { decode, encode, frPoly } from '../../eval/mask.js';
+import { decode, encode } from '../../src/structures/rle.js';
+import { frPoly } from '../../src/structures/rle-polygon.js';
 import { flipBitmaps, flipBoxes, flipImage, flipPolygon } from '../../data/transforms/flip.js';
-import { boxesToOriginal, maskToOriginal, xyxyToXywh } from '../../data/transforms/inverse.js';
+import { boxesToOriginal, maskToOriginal } from '../../data/transforms/inverse.js';
+import { xyxyToXywh } from '../../src/ops/boxes.js';
 import { segmentationsToBitmaps } from '../../data/transforms/masks.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImage } from '../../data/transforms/normalize.js';
 import { batchPadSize, padHwc, padSize } from '../../data/transforms/pad.js';
@@ -147,7 +149,7 @@ describe('inverse: network input → original coordinates', () => {
     }
     const out = boxesToOriginal(Float32Array.of(-20, -5, 2000, 900), meta(false));
     expect(Array.from(out)).toEqual([0, 0, 640, 480]);
-    expect(xyxyToXywh(Float32Array.of(1, 2, 4, 8))).toEqual([[1, 2, 3, 6]]);
+    expect(Array.from(xyxyToXywh(Float32Array.of(1, 2, 4, 8)))).toEqual([1, 2, 3, 6]);
   });
   it('a mask on the padded input maps back to the original size', () => {
     const m = { originalSize: { width: 4, height: 2 }, resizedSize: { width: 8, height: 4 }, scaleFactor: [2, 2] as [number, number], flipped: true };

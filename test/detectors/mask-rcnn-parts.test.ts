@@ -12,15 +12,16 @@ import type { LevelOutputs } from '../../detectors/dense-head.js';
 import { rcnnDetections } from '../../detectors/mask-rcnn/bbox-postprocess.js';
 import { bboxHeadLoss } from '../../detectors/mask-rcnn/bbox-head.js';
 import { MASK_RCNN_TINY, defaultMaskRcnnConfig, maskRcnnConfig } from '../../detectors/mask-rcnn/config.js';
-import { ConvTranspose2d } from '../../detectors/mask-rcnn/conv-transpose.js';
+import { ConvTranspose2d } from '../../src/nn/conv-transpose2d.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
 import { maskHeadLoss } from '../../detectors/mask-rcnn/mask-head.js';
-import { detectionToOriginal } from '../../detectors/mask-rcnn/mask-paste.js';
+import { detectionToOriginal } from '../../detectors/mask-rcnn/detection-to-original.js';
 import { imageProposals } from '../../detectors/mask-rcnn/proposals.js';
 import { sampleRois } from '../../detectors/mask-rcnn/roi-sampling.js';
 import { rpnLoss } from '../../detectors/mask-rcnn/rpn-head.js';
 import type { RpnTargets } from '../../detectors/mask-rcnn/rpn-targets.js';
-import { decode, rleFromString } from '../../eval/mask.js';
+import { decode } from '../../src/structures/rle.js';
+import { rleFromString } from '../../src/structures/rle-string.js';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
 import { describeState, torchShape } from '../../src/io/torch-layout.js';
 import { Rng } from '../../src/nn/rng.js';
@@ -52,7 +53,6 @@ describe('config', () => {
     expect([c.train.rpn.sampler.num, c.train.rpn.sampler.posFraction, c.train.rcnn.sampler.num, c.train.rcnn.sampler.posFraction]).toEqual([256, 0.5, 512, 0.25]);
     expect(c.train.rcnn.sampler.addGtAsProposals).toBe(true);
     expect(c.test.rcnn).toEqual({ scoreThr: 0.05, nmsIouThr: 0.5, maxPerImg: 100, maskThr: 0.5 });
-    expect(c.optim.lr).toBe(0.02);
   });
 
   it('merges several overrides in order and rejects unknown or inconsistent fields', () => {

@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageMeta } from '../../data/meta.js';
 import type { MaskRcnnBatch, MaskRcnnTargets } from '../../detectors/mask-rcnn/targets.js';
-import { encode, toCompressed } from '../../eval/mask.js';
+import { encode } from '../../src/structures/rle.js';
+import { toCompressed } from '../../src/structures/rle-string.js';
 import { Rng } from '../../src/nn/rng.js';
 import { COLOURS, cocoCategories, normaliseInto, placeObjects, squareMeta, twoToneBackground, type PlacedObject, type SceneBaseOptions, type SceneCoco } from './scene-parts.js';
 

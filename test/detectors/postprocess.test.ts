@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageMeta } from '../../data/meta.js';
 import { toCocoResults } from '../../detectors/detector.js';
-import { postProcessImage, toOriginal, topKAboveThreshold, type PostProcessOptions } from '../../detectors/retinanet/postprocess.js';
+import { boxesToOriginal } from '../../data/transforms/inverse.js';
+import { postProcessImage, topKAboveThreshold, type PostProcessOptions } from '../../detectors/retinanet/postprocess.js';
 import { Rng } from '../../src/nn/rng.js';
 import { sigmoid32 } from '../../src/ops/sigmoid32.js';
 import { imageMeta } from './scene-parts.js';
@@ -120,9 +121,9 @@ describe('postProcessImage', () => {
     expect([d.boxes.length, d.scores.length, d.labels.length]).toEqual([0, 0, 0]);
   });
 
-  it('toOriginal clips to the original image', () => {
+  it('boxesToOriginal clips to the original image (in place)', () => {
     const b = Float32Array.of(-5, -5, 120, 60);
-    toOriginal(b, meta());
+    boxesToOriginal(b, meta(), { out: b });
     expect([...b]).toEqual([0, 0, 200, 100]);
   });
 });

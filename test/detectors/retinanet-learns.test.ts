@@ -31,7 +31,7 @@ it('a tiny TiedResNet RetinaNet overfits six toy scenes: loss −80 %, AP50 ≥ 
   const scenes = toyScenes({ count: 6, size: 64, scale: 0.5, seed: 7, objects: [1, 3], sides: [24, 44] });
   const model = new RetinaNet({
     backbone: tiedResNetTiny({ seed: 1, numClasses: null, frozenStages: -1, normEval: false }),
-    config: { numClasses: 3, neck: { outChannels: 32 }, head: { featChannels: 32, initStd: 0.05 } },
+    config: { numClasses: 3, model: { neck: { outChannels: 32 }, head: { featChannels: 32, initStd: 0.05 } } },
     seed: 2,
   });
   model.train();

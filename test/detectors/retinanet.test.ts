@@ -12,7 +12,7 @@ import type { DetectionBatch } from '../../detectors/detector.js';
 import { defaultRetinaNetConfig, retinaNetConfig } from '../../detectors/retinanet/config.js';
 import { RetinaHead, biasInitWithProb } from '../../detectors/retinanet/head.js';
 import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
-import { imagePadShape } from '../../detectors/retinanet/targets.js';
+import { imagePadShape } from '../../detectors/anchor-targets.js';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
 import { SGD } from '../../src/train/sgd.js';
 import { trackTensors } from '../nn/helpers.js';
@@ -24,7 +24,7 @@ trackTensors('test');
 function tinyRetinaNet(overrides: Parameters<typeof retinaNetConfig>[0] = {}, seed = 2): RetinaNet {
   return new RetinaNet({
     backbone: tiedResNetTiny({ seed: 1, numClasses: null, frozenStages: -1, normEval: false }),
-    config: retinaNetConfig({ numClasses: 3, neck: { outChannels: 16 }, head: { featChannels: 16 }, ...overrides }),
+    config: retinaNetConfig({ numClasses: 3, model: { neck: { outChannels: 16 }, head: { featChannels: 16 } } }, overrides),
     seed,
   });
 }
@@ -32,24 +32,25 @@ function tinyRetinaNet(overrides: Parameters<typeof retinaNetConfig>[0] = {}, se
 describe('config', () => {
   it("has mmdetection's RetinaNet R-50-FPN 2x values", () => {
     const c = defaultRetinaNetConfig();
-    expect(c.neck).toEqual({ outChannels: 256, startLevel: 1, numOuts: 5, addExtraConvs: 'on_input', reluBeforeExtraConvs: false });
-    expect(c.head).toEqual({ featChannels: 256, stackedConvs: 4, priorProb: 0.01, initStd: 0.01 });
-    expect(c.anchors).toMatchObject({ octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], strides: [8, 16, 32, 64, 128] });
+    expect(c.model.neck).toEqual({ outChannels: 256, startLevel: 1, numOuts: 5, addExtraConvs: 'on_input', reluBeforeExtraConvs: false });
+    expect(c.model.head).toEqual({ featChannels: 256, stackedConvs: 4, priorProb: 0.01, initStd: 0.01 });
+    expect(c.model.anchors).toMatchObject({ octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], strides: [8, 16, 32, 64, 128] });
     expect(c.train.assigner).toMatchObject({ posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0, matchLowQuality: true });
-    expect(c.loss.focal).toEqual({ alpha: 0.25, gamma: 2, weight: 1 });
-    expect(c.loss.bbox.type).toBe('l1');
+    expect(c.model.loss.focal).toEqual({ alpha: 0.25, gamma: 2, weight: 1 });
+    expect(c.model.loss.bbox.type).toBe('l1');
     expect(c.test).toEqual({ nmsPre: 1000, scoreThr: 0.05, minBboxSize: 0, nmsIouThr: 0.5, maxPerImg: 100 });
-    expect(c.optim).toMatchObject({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4, milestones: [16, 22], epochs: 24 });
   });
 
   it('merges overrides deeply, replaces arrays, and names unknown keys', () => {
-    const c = retinaNetConfig({ numClasses: 3, test: { scoreThr: 0.3 }, anchors: { ratios: [1] } });
+    const c = retinaNetConfig({ numClasses: 3, test: { scoreThr: 0.3 }, model: { anchors: { ratios: [1] } } });
     expect(c.numClasses).toBe(3);
     expect(c.test.scoreThr).toBe(0.3);
     expect(c.test.nmsPre).toBe(1000);
-    expect(c.anchors.ratios).toEqual([1]);
-    expect(defaultRetinaNetConfig().anchors.ratios).toEqual([0.5, 1, 2]); // defaults untouched
+    expect(c.model.anchors.ratios).toEqual([1]);
+    expect(defaultRetinaNetConfig().model.anchors.ratios).toEqual([0.5, 1, 2]); // defaults untouched
     expect(() => retinaNetConfig({ test: { scoreThreshold: 1 } } as never)).toThrow(/retinaNetConfig\.test: unknown option "scoreThreshold"/);
+    expect(() => retinaNetConfig({ numClasses: 0 })).toThrow('retinaNetConfig: numClasses must be a positive integer, got 0');
+    expect(() => retinaNetConfig({ test: { maxPerImg: 1.5 } })).toThrow('retinaNetConfig: test.maxPerImg must be a positive integer, got 1.5');
   });
 });
 
@@ -91,7 +92,7 @@ describe('RetinaNet', () => {
   });
 
   it('rejects anchor strides that do not match the pyramid', () => {
-    expect(() => tinyRetinaNet({ anchors: { strides: [8, 16, 32, 64] } })).toThrow(/anchor strides \[8, 16, 32, 64\] do not match/);
+    expect(() => tinyRetinaNet({ model: { anchors: { strides: [8, 16, 32, 64] } } })).toThrow(/anchor strides \[8, 16, 32, 64\] do not match/);
   });
 
   it('targets: padding anchors are left out, an image without GT has only negatives, avg factor Σ max(#pos, 1)', () => {
@@ -141,7 +142,7 @@ describe('RetinaNet', () => {
 
   it("losses at initialisation equal focal / L1 in closed form, divided by mmdetection's avg factor", () => {
     // initStd ≈ 0: every logit is the prior bias b (p = 0.01) and every delta 0
-    const m = tinyRetinaNet({ head: { featChannels: 16, initStd: 1e-12 } });
+    const m = tinyRetinaNet({ model: { head: { featChannels: 16, initStd: 1e-12 } } });
     const scenes = toyScenes({ count: 2, size: 64, scale: 1, seed: 3, objects: [1, 3], sides: [24, 40] });
     const losses = m.loss(scenes.batch);
     const out = m.forward(scenes.batch.images);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { setWinograd, winogradApplies, winogradConv3x3, winogradFilters } from '../../src/engine/kernels/winograd-conv.js';
 import { WINOGRAD_AT, WINOGRAD_BT, WINOGRAD_G } from '../../src/engine/kernels/winograd-matrices.js';
-import { ConvModule } from '../../src/necks/conv-module.js';
+import { ConvModule } from '../../src/nn/conv-module.js';
 import { Rng } from '../../src/nn/rng.js';
 
 function maxAbs(t: tf.Tensor): number {

@@ -11,7 +11,10 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CocoDataset, CocoFormatError, type CocoAnnotation } from '../../eval/coco.js';
-import { area, bboxIou, frBbox, frPoly, rleIou, rleToString, toCompressed } from '../../eval/mask.js';
+import { area } from '../../src/structures/rle.js';
+import { bboxIou, rleIou } from '../../eval/iou.js';
+import { frBbox, frPoly } from '../../src/structures/rle-polygon.js';
+import { rleToString, toCompressed } from '../../src/structures/rle-string.js';
 import { describeShared, PAIRS, REPO_ROOT, sharedPath } from './shared-coco.js';
 
 interface RefResults {

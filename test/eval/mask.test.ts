@@ -1,27 +1,17 @@
 /**
- * eval/mask.ts against pycocotools 2.0.11: the 200 seeded cases of ../shared/coco/expected/rle_fixture_seed1.json
+ * The COCO RLE codec (src/structures/rle*.ts, segmentation.ts) and eval/iou.ts against pycocotools 2.0.11: the 200 seeded cases of ../shared/coco/expected/rle_fixture_seed1.json
  * (masks, polygons, boxes, uncompressed RLE → compressed/uncompressed counts, area, toBbox, decoded masks,
  * union/intersection, IoU with and without crowd) must match EXACTLY — tolerance 0, IoUs included: maskApi
  * computes IoU as one IEEE double division of two integers (masks) or the same double expression (boxes), which
  * JavaScript evaluates bit-identically.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  annToRle,
-  area,
-  bboxIou,
-  decode,
-  encode,
-  frBbox,
-  frPoly,
-  merge,
-  rleFromString,
-  rleIou,
-  rleToString,
-  toBbox,
-  toCompressed,
-  type Rle,
-} from '../../eval/mask.js';
+import { annToRle } from '../../src/structures/segmentation.js';
+import { area, decode, encode, toBbox, type Rle } from '../../src/structures/rle.js';
+import { bboxIou, rleIou } from '../../eval/iou.js';
+import { frBbox, frPoly } from '../../src/structures/rle-polygon.js';
+import { merge } from '../../src/structures/rle-merge.js';
+import { rleFromString, rleToString, toCompressed } from '../../src/structures/rle-string.js';
 import { describeShared, readSharedJson } from './shared-coco.js';
 
 interface FixtureInput {

@@ -9,7 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CocoDataset } from '../../eval/coco.js';
-import { decode, encode, area as rleArea, frBbox, frPoly, toBbox } from '../../eval/mask.js';
+import { decode, encode, area as rleArea, toBbox } from '../../src/structures/rle.js';
+import { frBbox, frPoly } from '../../src/structures/rle-polygon.js';
 import {
   boxOcclusionRatio,
   imageOcclusionRatio,

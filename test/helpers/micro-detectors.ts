@@ -14,7 +14,7 @@ const microBackbone = (seed: number) =>
 export function microRetinaNet(seed = 1, numClasses = 3): RetinaNet {
   return new RetinaNet({
     backbone: microBackbone(seed),
-    config: { numClasses, neck: { outChannels: 8 }, head: { featChannels: 8, stackedConvs: 1 } },
+    config: { numClasses, model: { neck: { outChannels: 8 }, head: { featChannels: 8, stackedConvs: 1 } } },
     seed: `${seed}:heads`,
   });
 }

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resnet50, resnext50_32x4d, tiedResNet50TiedSE } from '../../src/backbones/presets.js';
 import type { ResNet } from '../../src/backbones/resnet.js';
-import { loadTorchWeights, saveTorchWeights } from '../../src/io/checkpoint.js';
+import { loadTorchWeights, saveTorchWeights } from '../../src/io/torch-weights.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { setupBackend } from '../nn/helpers.js';
 import { readManifest, writeFormulaWeights } from './formula-weights.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveTorchWeights } from '../../src/io/checkpoint.js';
+import { saveTorchWeights } from '../../src/io/torch-weights.js';
 import { mmdetCheckpointInfo, mmdetNames } from '../../src/io/mmdet-names.js';
 import { describeState, toTiedetLayout } from '../../src/io/torch-layout.js';
 import { formatWeightsReport, loadWeightsInto, WeightsError, weightsFormat } from '../../src/io/weights.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { encode } from '../../eval/mask.js';
+import { encode } from '../../src/structures/rle.js';
 import { maskTargets, maskTargetsData, type GtMasks } from '../../src/ops/mask-target.js';
 import { expectClose, trackTensors } from '../nn/helpers.js';
 import { loadOpsFixtures } from './roi-align-fixtures.js';

@@ -4,7 +4,7 @@
  * the image even at its edges, palette properties, side-by-side composition.
  */
 import { describe, expect, it } from 'vitest';
-import { encode } from '../../eval/mask.js';
+import { encode } from '../../src/structures/rle.js';
 import type { RgbImage } from '../../data/image.js';
 import {
   blendValue,

@@ -12,7 +12,7 @@ import type { OcclusionReport } from '../../eval/occlusion-report.js';
 import { fmtPoints } from '../../eval/report/model.js';
 import { CliError } from '../../tools/cli-error.js';
 import { parseNamedResults } from '../../tools/occlusion-report.js';
-import { checkBins } from '../../tools/occlusion-stats.js';
+import { checkBins } from '../../tools/cli-args.js';
 import { describeShared, sharedPath } from '../eval/shared-coco.js';
 import { runCli, type CliRun } from './run-cli.js';
 

@@ -1,5 +1,5 @@
 /**
- * Training an experiment config through the library (tools/experiment/run-train.ts, what `tiedet train` runs):
+ * Training an experiment config through the library (tools/runner/run-train.ts, what `tiedet train` runs):
  * the `*_synthetic_tiny` preset trains on a small synthetic set and its loss decreases, evaluation on the val split
  * lands in log.jsonl with save-best, the resolved config is written, a run stopped mid-epoch and resumed ends with
  * bit-identical weights to an uninterrupted one (through the data loader adapter and RetinaNet), and the adapter
@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../configs/load.js';
-import { loaderOptions, loaderTrainData, loadDataset, ResumableLoader } from '../../tools/experiment/data.js';
-import { trainExperiment } from '../../tools/experiment/run-train.js';
-import { testExperiment } from '../../tools/experiment/run-test.js';
+import { loaderOptions, loaderTrainData, loadDataset } from '../../tools/runner/data.js';
+import { DataLoader } from '../../data/loader.js';
+import { trainExperiment } from '../../tools/runner/run-train.js';
+import { testExperiment } from '../../tools/runner/run-test.js';
 import { trackTensors } from '../nn/helpers.js';
 import { tinyFixture, type TinyFixture } from './train-fixture.js';
 
@@ -28,10 +29,10 @@ afterAll(() => fx?.cleanup());
 
 const weightsHash = (ckptJson: string): string => (JSON.parse(readFileSync(ckptJson, 'utf8')) as { files: { weights: { sha256: string } } }).files.weights.sha256;
 
-describe('ResumableLoader', () => {
+describe('loader as resumable TrainData (DataLoader.batches(epoch, start))', () => {
   it('serves an epoch from position s exactly as the tail of the full epoch', async () => {
     const ds = await loadDataset(cfg.data.data, 'train', 'train');
-    const loader = new ResumableLoader(ds, loaderOptions(cfg.data.data, 'train', 0));
+    const loader = new DataLoader(ds, loaderOptions(cfg.data.data, 'train', 0));
     const data = loaderTrainData(loader);
     expect(data.batchesPerEpoch).toBe(4);
     const collect = async (epoch: number, start: number) => {
@@ -47,7 +48,14 @@ describe('ResumableLoader', () => {
     expect(await collect(1, 3)).toEqual(full.slice(3));
     expect(await collect(1, 1)).toEqual(full.slice(1));
     expect(await collect(0, 0)).not.toEqual(full); // another epoch, another order
-    expect(loader.plan(1)).toHaveLength(4); // the skip applies to one call only
+    expect(loader.plan(1)).toHaveLength(4); // the plan itself is whole
+    const indices: number[] = [];
+    for await (const b of loader.batches(1, 2)) {
+      indices.push(b.index);
+      b.images.dispose();
+    }
+    expect(indices).toEqual([2, 3]); // a batch's index is its position in the epoch's plan
+    await expect(loader.batches(1, 5).next()).rejects.toThrow(/start must be an integer from 0 to 4/);
   });
 });
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { complexity } from '../../src/backbones/complexity.js';
 import { initEngine, type BackendName } from '../../src/engine/index.js';
-import { loadPresets, parseInput, selectPresets } from '../params.js';
+import { loadPresets, parseInput, selectPresets } from '../backbone-presets.js';
 import { argValue, repoRoot, runChild, table, time, writeJson, type Timing } from './harness.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);

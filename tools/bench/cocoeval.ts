@@ -27,7 +27,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoDataset } from '../../eval/coco.js';
 import { CocoEval, type IouType } from '../../eval/cocoeval.js';
-import { frPoly, rleToString } from '../../eval/mask.js';
+import { frPoly } from '../../src/structures/rle-polygon.js';
+import { rleToString } from '../../src/structures/rle-string.js';
 import { Rng } from '../../src/nn/rng.js';
 import { argValue, repoRoot, runChild, table, writeJson } from './harness.js';
 

@@ -34,7 +34,7 @@ import { SGD } from '../../src/train/sgd.js';
 import type { RetinaHeadOutput } from '../../detectors/retinanet/head.js';
 import { topKAboveThreshold } from '../../detectors/retinanet/postprocess.js';
 import { initEngine, type BackendName } from '../../src/engine/index.js';
-import { loadPresets, parseInput, selectPresets } from '../params.js';
+import { loadPresets, parseInput, selectPresets } from '../backbone-presets.js';
 import { profileKernels } from './kernel-profile.js';
 import { argValue, repoRoot, runChild, table, writeJson } from './harness.js';
 

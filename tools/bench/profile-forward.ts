@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index.js';
-import { loadPresets, parseInput, selectPresets } from '../params.js';
+import { loadPresets, parseInput, selectPresets } from '../backbone-presets.js';
 import { argValue } from './harness.js';
 import { profileKernels } from './kernel-profile.js';
 

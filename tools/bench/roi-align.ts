@@ -24,7 +24,7 @@ import { initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/nn/rng.js';
 import { roiAlign } from '../../src/ops/roi-align.js';
 import { DEFAULT_STRIDES, extractRoiFeatures, mapRoiLevels } from '../../src/ops/roi-extractor.js';
-import { encode } from '../../eval/mask.js';
+import { encode } from '../../src/structures/rle.js';
 import { maskTargetsData, type GtMasks } from '../../src/ops/mask-target.js';
 import { pasteMasks } from '../../src/ops/paste-masks.js';
 import { argValue, repoRoot, table, time, writeJson } from './harness.js';

@@ -6,8 +6,8 @@
  * drawing work (tools/render/render.ts, browse.ts) only when they run.
  */
 import type { Argv } from 'yargs';
-import { CliError } from '../cli-error.js';
-import { parseIntList } from '../eval.js';
+import { parseIntList } from '../cli-args.js';
+import { CliError, toCliError } from '../cli-error.js';
 import type { ColorBy, ImageFormat, OnBad } from './job.js';
 
 /** The options both commands take. */
@@ -32,13 +32,6 @@ export function drawingOptions<T>(y: Argv<T>, badInput: string) {
     .option('color-by', { type: 'string', choices: ['category', 'instance'] as const, default: 'category' as const, describe: 'one colour per category, or per instance' })
     .option('format', { type: 'string', choices: ['png', 'jpeg'] as const, default: 'png' as const, describe: 'output image format' })
     .option('on-bad', { type: 'string', choices: ['error', 'skip'] as const, default: 'error' as const, describe: `missing/corrupt images and ${badInput}: stop, or skip and count them` });
-}
-
-/** One line for the user: the first line of the message, no stack trace. */
-export function toCliError(e: unknown): CliError {
-  if (e instanceof CliError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(msg.split('\n')[0]!);
 }
 
 export function checkMaxImages(n: number | undefined): void {

@@ -27,7 +27,7 @@
  * {@link PREDICTION_STYLE}: stronger fill and solid boxes).
  */
 import { createCanvas, GlobalFonts, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
-import { decode, toBbox, type Rle } from '../../eval/mask.js';
+import { decode, toBbox, type Rle } from '../../src/structures/rle.js';
 import type { RgbImage } from '../../data/image.js';
 
 export type Color = readonly [number, number, number];

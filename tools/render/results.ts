@@ -7,7 +7,7 @@
  */
 import { CocoFormatError, type CocoDataset } from '../../eval/coco.js';
 import { readJsonFile } from '../../eval/json.js';
-import { annToRle, SegmentationError } from '../../eval/mask.js';
+import { annToRle, SegmentationError } from '../../src/structures/segmentation.js';
 import type { SkippedItem } from './gallery.js';
 
 export interface LoadedResults {

@@ -14,11 +14,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
-import { Conv2d } from '../nn/conv2d.js';
-import { explicitPadding } from '../nn/functional.js';
-import { computeFans, uniform, zeros, type Initializer } from '../nn/init.js';
-import { Module } from '../nn/module.js';
-import type { Rng } from '../nn/rng.js';
+import { Conv2d } from './conv2d.js';
+import { explicitPadding } from './functional.js';
+import { computeFans, uniform, zeros, type Initializer } from './init.js';
+import { Module } from './module.js';
+import type { Rng } from './rng.js';
 
 /** `nn.init.xavier_uniform_(w, gain)`: U(±gain·√(6/(fan_in + fan_out))), fans as PyTorch computes them. */
 export function xavierUniform(gain = 1): Initializer {

@@ -1,5 +1,5 @@
 /**
- * Activation checkpointing (src/nn/checkpoint.ts, `withCp` of the ResNet skeleton):
+ * Activation checkpointing (src/nn/activation-checkpoint.ts, `withCp` of the ResNet skeleton):
  *  - gradients of the input and of every trainable parameter equal the plain tape's (same ops, rerun);
  *  - train-mode BatchNorm updates its running statistics once per step, not once per (re)run;
  *  - frozen parameters get no gradient; with withCp the frozen prefix is a constant (zero image gradient);
@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
 import { initEngine } from '../../src/engine/index.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
-import { checkpoint, isRecomputing } from '../../src/nn/checkpoint.js';
+import { checkpoint, isRecomputing } from '../../src/nn/activation-checkpoint.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { Rng } from '../../src/nn/rng.js';
 

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTorchWeights, saveTorchWeights } from '../../src/io/checkpoint.js';
+import { loadTorchWeights, saveTorchWeights } from '../../src/io/torch-weights.js';
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from '../../src/io/safetensors.js';
 import { describeState, dropClassifier, officialTbcNames, toTiedetLayout, toTorchLayout, torchShape } from '../../src/io/torch-layout.js';
 import { TiedBlockConv2d } from '../../src/layers/tbc.js';

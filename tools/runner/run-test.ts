@@ -28,7 +28,8 @@ import {
   type LoadedConfig,
 } from '../../configs/load.js';
 import type { RenderSummary } from '../render/render.js';
-import { loaderOptions, loadDataset, ResumableLoader } from './data.js';
+import { loaderOptions, loadDataset } from './data.js';
+import { DataLoader } from '../../data/loader.js';
 import { cocoResults, evaluateResults, predictDataset, type EvaluationResult, type PredictProgress } from './inference.js';
 
 export interface TestExperimentOptions {
@@ -107,7 +108,7 @@ export async function testExperiment(cfg: LoadedConfig, ckpt: string | null, opt
   const valSet = await loadDataset(data.data, 'val', 'test');
   if (valSet.skipped.total > 0) log(`data: val: skipped ${valSet.skipped.total} bad record(s) (data.onBad 'skip'): ${JSON.stringify(valSet.skipped.byReason)}`);
   const model = buildModel(cfg);
-  const loader = new ResumableLoader(valSet, loaderOptions(data.data, 'test', data.train.seed, data.test.batchSize));
+  const loader = new DataLoader(valSet, loaderOptions(data.data, 'test', data.train.seed, data.test.batchSize));
   try {
     if (model.numClasses !== valSet.numClasses) {
       throw new Error(`${cfg.file}: the model predicts ${model.numClasses} classes but ${valSet.annFile} has ${valSet.numClasses} categories`);

@@ -35,7 +35,8 @@ import {
   type ModelDescription,
 } from '../../configs/load.js';
 import type { IouType } from '../../eval/cocoeval.js';
-import { loaderOptions, loaderTrainData, loadDataset, ResumableLoader } from './data.js';
+import { loaderOptions, loaderTrainData, loadDataset } from './data.js';
+import { DataLoader } from '../../data/loader.js';
 import { cocoResults, evaluateResults, predictDataset } from './inference.js';
 
 export interface TrainExperimentOptions {
@@ -146,8 +147,8 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
   }
 
   const model = buildModel(cfg);
-  const trainLoader = new ResumableLoader(trainSet, loaderOptions(data.data, 'train', seed));
-  const valLoader = valSet ? new ResumableLoader(valSet, loaderOptions(data.data, 'test', seed, data.test.batchSize)) : null;
+  const trainLoader = new DataLoader(trainSet, loaderOptions(data.data, 'train', seed));
+  const valLoader = valSet ? new DataLoader(valSet, loaderOptions(data.data, 'test', seed, data.test.batchSize)) : null;
   let optimizer: Optimizer | null = null;
   let sig: { signal: AbortSignal; dispose(): void } | null = null;
   try {

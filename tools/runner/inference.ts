@@ -13,7 +13,6 @@ import { CocoEval, type IouType } from '../../eval/cocoeval.js';
 import { toCocoResults, type CocoResult, type Detection, type Detector } from '../../detectors/detector.js';
 import type { CocoDetectionDataset } from '../../data/coco-dataset.js';
 import type { DataLoader } from '../../data/loader.js';
-import { toDetectionBatch } from './data.js';
 
 export interface PredictProgress {
   done: number;
@@ -27,8 +26,7 @@ export async function predictDataset(model: Detector, loader: DataLoader, onProg
   const out: Detection[] = [];
   const total = loader.dataset.samples.length;
   try {
-    for await (const hb of loader.hostBatches(0)) {
-      const batch = toDetectionBatch(hb);
+    for await (const batch of loader.batches(0)) {
       try {
         out.push(...model.predict(batch));
       } finally {

@@ -12,10 +12,10 @@
  * Conv2DBackpropFilter for the weight — both project kernels on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TorchLayout, TorchLayoutProvider } from '../../src/io/torch-layout.js';
-import { torchDefaultBias, torchDefaultWeight, type Initializer } from '../../src/nn/init.js';
-import { Module } from '../../src/nn/module.js';
-import type { Rng } from '../../src/nn/rng.js';
+import type { TorchLayout, TorchLayoutProvider } from '../io/torch-layout.js';
+import { torchDefaultBias, torchDefaultWeight, type Initializer } from './init.js';
+import { Module } from './module.js';
+import type { Rng } from './rng.js';
 
 export interface ConvTranspose2dOptions {
   inChannels: number;

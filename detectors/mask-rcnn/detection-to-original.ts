@@ -11,28 +11,13 @@
  * Paste boxes are the rescaled boxes unclipped (as mmdetection pastes `bboxes / scale_factor`); the boxes reported
  * are the same clipped to the original image (the `Detection` contract).
  */
-import { toCompressed } from '../../eval/mask.js';
+import { toCompressed } from '../../src/structures/rle-string.js';
 import { pasteMasks } from '../../src/ops/paste-masks.js';
 import type { ImageMeta } from '../../data/meta.js';
-import type { CocoRle, Detection } from '../detector.js';
+import { boxesToOriginal } from '../../data/transforms/inverse.js';
+import type { Detection } from '../detector.js';
+import type { CompressedRle } from '../../src/structures/rle.js';
 import type { NetDetections } from './bbox-postprocess.js';
-
-/** Network-input boxes → original image pixels (flip undone, divided by the scale factor), not clipped. */
-export function unflipRescale(boxes: Float32Array, meta: ImageMeta): Float32Array {
-  const [sx, sy] = meta.scaleFactor;
-  const Wr = meta.resizedSize.width;
-  const out = new Float32Array(boxes.length);
-  for (let i = 0; i < boxes.length; i += 4) {
-    let x1 = boxes[i]!;
-    let x2 = boxes[i + 2]!;
-    if (meta.flipped) [x1, x2] = [Wr - x2, Wr - x1];
-    out[i] = x1 / sx;
-    out[i + 1] = boxes[i + 1]! / sy;
-    out[i + 2] = x2 / sx;
-    out[i + 3] = boxes[i + 3]! / sy;
-  }
-  return out;
-}
 
 /** Reverse the columns of each of the K row-major M×M maps (a new array). */
 export function mirrorMasks(probs: Float32Array, M: number): Float32Array {
@@ -55,14 +40,13 @@ export function detectionToOriginal(
   maskThr: number,
 ): Detection {
   const k = det.scores.length;
-  const scaled = unflipRescale(det.boxes, meta);
+  const boxes = boxesToOriginal(det.boxes, meta);
   const { width: W, height: H } = meta.originalSize;
-  const boxes = scaled.map((v, i) => Math.min(Math.max(v, 0), i % 2 === 0 ? W : H));
   const out: Detection = { imageId: meta.imageId, boxes, scores: det.scores, labels: det.labels };
   if (probs) {
     if (probs.length !== k * M * M) throw new Error(`detectionToOriginal: ${probs.length} mask values for ${k} detections of ${M}×${M}`);
     const maps = meta.flipped ? mirrorMasks(probs, M) : probs;
-    const masks: CocoRle[] = k === 0 ? [] : pasteMasks(maps, scaled, H, W, { threshold: maskThr, maskSize: M }).map(toCompressed);
+    const masks: CompressedRle[] = k === 0 ? [] : pasteMasks(maps, boxesToOriginal(det.boxes, meta, { clip: false }), H, W, { threshold: maskThr, maskSize: M }).map(toCompressed);
     out.masks = masks;
   }
   return out;

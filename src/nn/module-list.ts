@@ -3,7 +3,7 @@
  * state-dict keys read `lateral_convs.0.conv.weight` as in mmdetection / torchvision. Unlike `Sequential` it has
  * no forward: the owner decides how the children are applied.
  */
-import { Module } from '../nn/module.js';
+import { Module } from './module.js';
 
 export class ModuleList<M extends Module> extends Module {
   private readonly items: M[];

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { area, decode, toBbox } from '../../eval/mask.js';
+import { area, decode, toBbox } from '../../src/structures/rle.js';
 import { pasteMaskProbs, pasteMasks } from '../../src/ops/paste-masks.js';
 import { expectClose, trackTensors } from '../nn/helpers.js';
 import { loadOpsFixtures } from './roi-align-fixtures.js';
