@@ -135,11 +135,25 @@ export interface TestConfig extends TestSettings {
 export interface ModelContext {
   seed: number;
   test: TestConfig;
+  /**
+   * The number of object classes the detector predicts: the config's `numClasses` when it pins one, else the
+   * number of categories of the training (or, for testing, the validation) annotation file.
+   */
+  numClasses: number;
 }
+
+/** `numClasses` of a config: a number pins it; 'auto' follows the dataset's categories. */
+export type NumClasses = number | 'auto';
 
 export interface ExperimentConfig {
   /** Builds the detector (called once per run; the caller disposes it). */
   model: (ctx: ModelContext) => Detector;
+  /**
+   * Classes the detector predicts (default 'auto': as many as the dataset's categories, so the same config trains
+   * on any COCO-format set). A number pins it: a dataset with another category count is then an error naming both.
+   * `--cfg-options numClasses=8` sets it.
+   */
+  numClasses?: NumClasses;
   data: DataConfig;
   train: TrainConfig;
   test: TestConfig;

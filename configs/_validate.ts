@@ -72,7 +72,11 @@ export function validateConfigData(cfg: ConfigData, source: string): void {
   const c = new Checker(source);
   const root = cfg as unknown as Rec;
   for (const extra of Object.keys(root)) {
-    if (!['data', 'train', 'test'].includes(extra)) c.fail(extra, `unknown section (a config has model, data, train, test)`);
+    if (!['numClasses', 'data', 'train', 'test'].includes(extra)) c.fail(extra, `unknown section (a config has model, numClasses, data, train, test)`);
+  }
+  const nc = root.numClasses;
+  if (nc !== undefined && nc !== 'auto' && !(typeof nc === 'number' && Number.isInteger(nc) && nc >= 1 && nc <= 100_000)) {
+    c.fail('numClasses', `expected 'auto' (follow the dataset's categories) or an integer from 1 to 100,000, got ${JSON.stringify(nc)}`);
   }
   // data
   const d = c.obj(root, 'data', 'data');

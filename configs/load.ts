@@ -121,7 +121,7 @@ export async function loadConfig(spec: string, opts: LoadConfigOptions = {}): Pr
   const { model, ...rest } = exported;
   let data: ConfigData;
   try {
-    data = structuredClone(rest) as ConfigData;
+    data = structuredClone({ numClasses: 'auto', ...rest }) as ConfigData;
   } catch (e) {
     throw new ConfigError(`${file}: data, train and test must be plain data (numbers, strings, arrays, objects): ${(e as Error).message}`);
   }
@@ -134,13 +134,37 @@ export async function loadConfig(spec: string, opts: LoadConfigOptions = {}): Pr
     throw new CfgOptionError(`--cfg-options: ${(e as Error).message}`);
   }
   if (opts.seed !== undefined) data.train.seed = opts.seed;
+  // `--cfg-options numClasses=8` on an 'auto' config arrives as the string '8'
+  if (typeof data.numClasses === 'string' && /^\s*\d+\s*$/.test(data.numClasses)) data.numClasses = Number(data.numClasses);
   validateConfigData(data, cfgOptions.length || opts.seed !== undefined ? `${file} (with the overrides)` : file);
   return { name, file, model, data, cfgOptions };
 }
 
-/** Builds the detector of a loaded config with its seed and test settings. */
-export function buildModel(cfg: LoadedConfig): Detector {
-  return cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test } });
+/**
+ * The number of classes a run builds its detector with: the config's pinned `numClasses`, or the dataset's category
+ * count `datasetClasses` (with `from`, the annotation file, for the error messages).
+ */
+export function resolveNumClasses(cfg: LoadedConfig, datasetClasses?: number, from?: string): number {
+  const pinned = cfg.data.numClasses ?? 'auto';
+  if (pinned !== 'auto') {
+    if (datasetClasses !== undefined && datasetClasses !== pinned) {
+      throw new ConfigError(
+        `${cfg.file}: numClasses is ${pinned} but ${from ?? 'the dataset'} has ${datasetClasses} categories; ` +
+          `set --cfg-options numClasses=${datasetClasses} (or numClasses=auto to follow the dataset)`,
+      );
+    }
+    return pinned;
+  }
+  if (datasetClasses === undefined) {
+    throw new ConfigError(`${cfg.file}: numClasses is 'auto' (follows the dataset's categories) and no dataset was given; pin it with --cfg-options numClasses=N`);
+  }
+  return datasetClasses;
+}
+
+/** Builds the detector of a loaded config with its seed, test settings and class count (see {@link resolveNumClasses}). */
+export function buildModel(cfg: LoadedConfig, datasetClasses?: number, from?: string): Detector {
+  const numClasses = resolveNumClasses(cfg, datasetClasses, from);
+  return cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test }, numClasses });
 }
 
 /** What the weights of a model mean, as plain data. */

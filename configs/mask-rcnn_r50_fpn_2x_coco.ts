@@ -17,12 +17,12 @@ import { resnet50 } from '../src/backbones/presets.js';
 import type { Backbone } from '../src/backbones/backbone.js';
 import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
-/** Mask R-CNN with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */
+/** Mask R-CNN with mmdetection's defaults on the backbone `backbone(seed)` (COCO's 80 classes: `numClasses: 80` in the configs). */
 export function maskRcnnCoco(backbone: (seed: number) => Backbone): ExperimentConfig['model'] {
-  return ({ seed, test }: ModelContext) =>
+  return ({ seed, test, numClasses }: ModelContext) =>
     new MaskRCNN({
       backbone: backbone(seed),
-      config: maskRcnnConfig({ numClasses: 80 }),
+      config: maskRcnnConfig({ numClasses }),
       test,
       seed: `${seed}:heads`,
     });
@@ -30,6 +30,7 @@ export function maskRcnnCoco(backbone: (seed: number) => Backbone): ExperimentCo
 
 export default defineConfig({
   model: maskRcnnCoco((seed) => resnet50({ seed, numClasses: null, frozenStages: 1, normEval: true, withCp: true })),
+  numClasses: 80,
   data: cocoData({ batchSize: 1, withMasks: true }),
   train: trainSchedule('2x', 0.02, { accumulate: 16, evalMetrics: ['bbox', 'segm'] }),
   test: testDefaults(),

@@ -9,4 +9,5 @@ import { defineConfig } from './_base.js';
 export default defineConfig({
   ...base,
   model: maskRcnnCoco((seed) => tiedResNet50({ seed, numClasses: null, frozenStages: 1, normEval: true, withCp: true })),
+  numClasses: 80,
 });

@@ -18,12 +18,12 @@ import { resnet50 } from '../src/backbones/presets.js';
 import type { Backbone } from '../src/backbones/backbone.js';
 import { cocoData, defineConfig, testDefaults, trainSchedule, type ExperimentConfig, type ModelContext } from './_base.js';
 
-/** RetinaNet with mmdetection's defaults (80 classes) on the backbone `backbone(seed)`. */
+/** RetinaNet with mmdetection's defaults on the backbone `backbone(seed)` (COCO's 80 classes: `numClasses: 80` in the configs). */
 export function retinaNetCoco(backbone: (seed: number) => Backbone): ExperimentConfig['model'] {
-  return ({ seed, test }: ModelContext) =>
+  return ({ seed, test, numClasses }: ModelContext) =>
     new RetinaNet({
       backbone: backbone(seed),
-      config: { numClasses: 80 },
+      config: { numClasses },
       test,
       seed: `${seed}:heads`,
     });
@@ -31,6 +31,7 @@ export function retinaNetCoco(backbone: (seed: number) => Backbone): ExperimentC
 
 export default defineConfig({
   model: retinaNetCoco((seed) => resnet50({ seed, numClasses: null, frozenStages: 1, normEval: true, withCp: true })),
+  numClasses: 80,
   data: cocoData({ batchSize: 1 }),
   train: trainSchedule('2x', 0.01, { accumulate: 16 }),
   test: testDefaults(),

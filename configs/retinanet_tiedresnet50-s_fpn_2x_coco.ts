@@ -9,4 +9,5 @@ import { defineConfig } from './_base.js';
 export default defineConfig({
   ...base,
   model: retinaNetCoco((seed) => tiedResNet50S({ seed, numClasses: null, frozenStages: 1, normEval: true, withCp: true })),
+  numClasses: 80,
 });

@@ -23,13 +23,13 @@ import { defineConfig, syntheticData, testDefaults, trainSchedule, type Experime
 /** Where `npm run demo` (and the tests) generate the tiny synthetic set. */
 export const SYNTHETIC_TINY_ROOT = 'work_dirs/synthetic-tiny';
 
-/** The small RetinaNet of the tiny presets on the backbone `backbone(seed)` (3 classes). */
+/** The small RetinaNet of the tiny presets on the backbone `backbone(seed)` (as many classes as the dataset has). */
 export function tinyRetinaNet(backbone: (seed: number) => Backbone): ExperimentConfig['model'] {
-  return ({ seed, test }: ModelContext) =>
+  return ({ seed, test, numClasses }: ModelContext) =>
     new RetinaNet({
       backbone: backbone(seed),
       config: {
-        numClasses: 3,
+        numClasses,
         model: {
           neck: { outChannels: 32 },
           head: { featChannels: 32, stackedConvs: 2, initStd: 0.05 },

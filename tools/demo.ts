@@ -18,7 +18,7 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { loadConfig } from '../configs/load.js';
+import { loadConfig, resolveNumClasses } from '../configs/load.js';
 import { SYNTHETIC_TINY_ROOT } from '../configs/retinanet_tiedresnet_synthetic_tiny.js';
 import { generateSynthetic } from '../data/synthetic/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -111,10 +111,10 @@ async function main(): Promise<void> {
   const evaluation = te.evaluation!;
   // what chance looks like: the same detector untrained (its initialisation) on the same images, keeping its top
   // 100 boxes per image whatever their score (with the 0.05 threshold it would keep none)
-  const untrained = cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test, scoreThr: 0 } });
+  const valSet = await loadDataset(cfg.data.data, 'val', 'test');
+  const untrained = cfg.model({ seed: cfg.data.train.seed, test: { ...cfg.data.test, scoreThr: 0 }, numClasses: resolveNumClasses(cfg, valSet.numClasses, valSet.annFile) });
   let chance: Partial<Record<'bbox' | 'segm', number[]>>;
   try {
-    const valSet = await loadDataset(cfg.data.data, 'val', 'test');
     const loader = new DataLoader(valSet, loaderOptions(cfg.data.data, 'test', cfg.data.train.seed, cfg.data.test.batchSize));
     const dets = await predictDataset(untrained, loader);
     chance = evaluateResults(valSet.coco, cocoResults(valSet, dets), metrics).stats;

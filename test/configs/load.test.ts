@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  resolveNumClasses,
   buildModel,
   CONFIG_DIR,
   ConfigError,
@@ -79,7 +80,7 @@ describe('loading', () => {
     for (const name of SHIPPED) {
       const cfg = await loadConfig(name);
       expect(cfg.name).toBe(name);
-      const model = buildModel(cfg);
+      const model = buildModel(cfg, name.includes('coco') ? undefined : 3);
       try {
         const mask = name.startsWith('mask-rcnn');
         expect(model).toBeInstanceOf(mask ? MaskRCNN : RetinaNet);
@@ -160,12 +161,35 @@ describe('loading', () => {
   });
 });
 
+describe('numClasses', () => {
+  it("'auto' follows the dataset; a pinned count must match it; --cfg-options sets it", async () => {
+    const tiny = await loadConfig('retinanet_tiedresnet_synthetic_tiny');
+    expect(tiny.data.numClasses).toBe('auto');
+    expect(resolveNumClasses(tiny, 8, 'small.json')).toBe(8);
+    expect(() => resolveNumClasses(tiny)).toThrow(/numClasses is 'auto' \(follows the dataset's categories\) and no dataset was given/);
+    const pinned = await loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: ['numClasses=5'] });
+    expect(pinned.data.numClasses).toBe(5);
+    expect(resolveNumClasses(pinned)).toBe(5);
+    expect(() => resolveNumClasses(pinned, 8, 'small.json')).toThrow(/numClasses is 5 but small\.json has 8 categories; set --cfg-options numClasses=8/);
+    const coco = await loadConfig('mask-rcnn_r50_fpn_2x_coco');
+    expect(coco.data.numClasses).toBe(80);
+    const m = buildModel(tiny, 8);
+    try {
+      expect(m.numClasses).toBe(8);
+    } finally {
+      m.dispose();
+    }
+    expect(await errorOf(loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: ['numClasses=0'] }))).toMatch(/numClasses: expected 'auto'.*got 0/);
+    expect(await errorOf(loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: ['numClasses=many'] }))).toMatch(/numClasses: expected 'auto'.*got "many"/);
+  });
+});
+
 describe('hashes', () => {
   it('the training hash follows what changes the weights; the model hash only the model', async () => {
     const load = (o: string[]) => loadConfig('retinanet_tiedresnet_synthetic_tiny', { cfgOptions: o });
     const hashes = async (o: string[]) => {
       const cfg = await load(o);
-      const model = buildModel(cfg);
+      const model = buildModel(cfg, 3);
       try {
         const d = describeModel(model);
         return { train: trainingHash(cfg.data, d), model: d.modelHash };
@@ -186,7 +210,7 @@ describe('hashes', () => {
     expect(seed.model).toBe(ref.model);
     // another backbone is another model
     const twin = await loadConfig('retinanet_resnet_synthetic_tiny');
-    const m = buildModel(twin);
+    const m = buildModel(twin, 3);
     try {
       expect(describeModel(m).modelHash).not.toBe(ref.model);
     } finally {

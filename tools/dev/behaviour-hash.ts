@@ -93,8 +93,8 @@ function predictionHash(m: Detector, batch: DetectionBatch): [string, number] {
 const TEST = { batchSize: 1, scoreThr: 0, nmsIouThr: 0.5, maxPerImg: 20 };
 
 function detectors(): void {
-  const retina = retinaCfg.model({ seed: 0, test: TEST });
-  const mask = maskCfg.model({ seed: 0, test: TEST });
+  const retina = retinaCfg.model({ seed: 0, test: TEST, numClasses: 3 });
+  const mask = maskCfg.model({ seed: 0, test: TEST, numClasses: 3 });
   try {
     line('retinanet.state', stateHash(retina));
     line('mask-rcnn.state', stateHash(mask));

@@ -107,11 +107,14 @@ export async function testExperiment(cfg: LoadedConfig, ckpt: string | null, opt
   const data = cfg.data;
   const valSet = await loadDataset(data.data, 'val', 'test');
   if (valSet.skipped.total > 0) log(`data: val: skipped ${valSet.skipped.total} bad record(s) (data.onBad 'skip'): ${JSON.stringify(valSet.skipped.byReason)}`);
-  const model = buildModel(cfg);
+  const model = buildModel(cfg, valSet.numClasses, valSet.annFile);
   const loader = new DataLoader(valSet, loaderOptions(data.data, 'test', data.train.seed, data.test.batchSize));
   try {
     if (model.numClasses !== valSet.numClasses) {
-      throw new Error(`${cfg.file}: the model predicts ${model.numClasses} classes but ${valSet.annFile} has ${valSet.numClasses} categories`);
+      throw new Error(
+        `${cfg.file}: the model factory builds ${model.numClasses} classes but ${valSet.annFile} has ${valSet.numClasses} categories; ` +
+          'build the detector with the numClasses its factory receives (ctx.numClasses)',
+      );
     }
     let path: string;
     if (ckpt !== null) {

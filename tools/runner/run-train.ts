@@ -146,7 +146,7 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     if (ds && ds.skipped.total > 0) log(`data: ${name}: skipped ${ds.skipped.total} bad record(s) (data.onBad 'skip'): ${JSON.stringify(ds.skipped.byReason)}`);
   }
 
-  const model = buildModel(cfg);
+  const model = buildModel(cfg, trainSet.numClasses, trainSet.annFile);
   const trainLoader = new DataLoader(trainSet, loaderOptions(data.data, 'train', seed));
   const valLoader = valSet ? new DataLoader(valSet, loaderOptions(data.data, 'test', seed, data.test.batchSize)) : null;
   let optimizer: Optimizer | null = null;
@@ -154,8 +154,8 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
   try {
     if (model.numClasses !== trainSet.numClasses) {
       throw new TrainError(
-        `${cfg.file}: the model predicts ${model.numClasses} classes but ${trainSet.annFile} has ${trainSet.numClasses} categories; ` +
-          'set numClasses in the config\'s model factory',
+        `${cfg.file}: the model factory builds ${model.numClasses} classes but ${trainSet.annFile} has ${trainSet.numClasses} categories; ` +
+          'build the detector with the numClasses its factory receives (ctx.numClasses)',
       );
     }
     if (data.train.pretrained) {
