@@ -1,6 +1,6 @@
 /**
  * Inference over a dataset and COCO evaluation of the results — mmdetection's `test_loop` + `CocoMetric`:
- * every image of the loader through `detector.predict` (eval mode, no gradient tape), detections → COCO results
+ * every image of the loader through `detector.predictAsync` (eval mode, no gradient tape), detections → COCO results
  * (`toCocoResults`, labels mapped back to the dataset's category ids), then `CocoEval` (eval/cocoeval.ts,
  * pycocotools' numbers) per IoU type, with mmdetection's metric names (`bbox_mAP`, `bbox_mAP_50`, `bbox_mAP_75`,
  * `bbox_mAP_s`, `bbox_mAP_m`, `bbox_mAP_l`; `segm_…` for masks).
@@ -30,7 +30,7 @@ export async function predictDataset(model: Detector, loader: DataLoader, onProg
     for await (const hb of loader.hostBatches(0)) {
       const batch = toDetectionBatch(hb);
       try {
-        out.push(...model.predict(batch));
+        out.push(...(await model.predictAsync(batch)));
       } finally {
         batch.images.dispose();
       }
