@@ -10,7 +10,7 @@
  * other way round would need a synchronous GPU read). Relative error of a tensor: ‖a − b‖₂ / max(‖b‖₂, 1e-6).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASK_RCNN_TINY, maskRcnnConfig } from '../../detectors/mask-rcnn/config.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
 import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
@@ -71,9 +71,8 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
     await initEngine({ backend: 'wasm', threads: 2 });
     baseline = tf.memory().numTensors;
   });
-  afterAll(async () => {
-    await initEngine({ backend: 'wasm', threads: 2 });
-    expect(tf.memory().numTensors, 'tensors leaked by the parity tests').toBe(baseline);
+  afterEach((ctx) => {
+    expect(tf.memory().numTensors, `tensors leaked by "${ctx.task.name}"`).toBe(baseline);
   });
 
   it('RoIAlign and the multi-level RoI extractor: forward and feature gradients', async () => {
@@ -121,7 +120,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
           crossEntropyLoss(tf.concat([a, tf.slice(b, [0, 0], [10, 1])], 1) as tf.Tensor2D, labels, { reduction: 'mean' }),
         ]);
       const [gx, gp] = tf.grads(total)([x, p]);
-      const out = { value: total(x, p), gx: gx!, gp: gp! };
+      const out = { value: tf.tidy(() => total(x, p)), gx: gx!, gp: gp! };
       tf.dispose([x, p, t, onehot]);
       return out;
     });
@@ -146,7 +145,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
       backbone.eval();
       const img = seeded([1, 32, 32, 3], 12) as tf.Tensor4D;
       const feats = backbone.forward(img);
-      const out: Record<string, tf.Tensor> = { value: net(x, w, fcw), gx: gx!, gw: gw!, gf: gf! };
+      const out: Record<string, tf.Tensor> = { value: tf.tidy(() => net(x, w, fcw)), gx: gx!, gw: gw!, gf: gf! };
       for (const [k, f] of Object.entries(feats)) out[`tiedResNet.${k}`] = f;
       tf.dispose([x, w, fcw, img]);
       bn.dispose();
@@ -157,7 +156,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
     expect(max, JSON.stringify(errors)).toBeLessThan(TOL);
   });
 
-  it('one training step of a tiny RetinaNet: losses and parameter gradients within 1e-3 of wasm', async () => {
+  it('one training step of a tiny RetinaNet: losses and parameter gradients within 1e-3 of wasm', { timeout: 600_000 }, async () => {
     await initEngine({ backend: 'wasm', threads: 2 }); // the model's tensors start on wasm (see the file comment)
     const scenes = toyScenes({ count: 2, size: 64, scale: 0.5, seed: 7, objects: [1, 3], sides: [24, 44] });
     const model = new RetinaNet({
@@ -192,7 +191,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
     }
   });
 
-  it('one training step of a tiny Mask R-CNN (webgpu: async loss, proposals read asynchronously) within 1e-3 of wasm', async () => {
+  it('one training step of a tiny Mask R-CNN (webgpu: async loss, proposals read asynchronously) within 1e-3 of wasm', { timeout: 600_000 }, async () => {
     await initEngine({ backend: 'wasm', threads: 2 });
     const scenes = maskScenes({ count: 2, size: 64, original: 128, seed: 7, objects: [1, 2], sides: [24, 60] });
     const batch = scenes.batch(false);
@@ -231,7 +230,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
       const names = Object.keys(gotT);
       const vals = await Promise.all(names.map((n) => gotT[n]!.data()));
       tf.dispose(Object.values(gotT));
-      expect(names.sort()).toEqual(Object.keys(ref).sort());
+      expect([...names].sort()).toEqual(Object.keys(ref).sort());
       const errors = Object.fromEntries(names.map((n, i) => [n, relErr(vals[i] as Float32Array, ref[n]!)]));
       const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
       const lossesOf = (get: (k: string) => number) => Object.fromEntries(Object.keys(ref).filter((k) => ref[k]!.length === 1).map((k) => [k, get(k)]));

@@ -63,7 +63,7 @@ describe.skipIf(!gpu.available)('webgpu backend', () => {
     }
   });
 
-  it('a tiny RetinaNet learns over a few steps with tf.memory() (tensors and bytes) flat', async () => {
+  it('a tiny RetinaNet learns over a few steps with tf.memory() (tensors and bytes) flat', { timeout: 600_000 }, async () => {
     await initEngine({ backend: 'webgpu' });
     const scenes = toyScenes({ count: 2, size: 64, scale: 0.5, seed: 7, objects: [1, 3], sides: [24, 44] });
     const model = new RetinaNet({
@@ -113,7 +113,7 @@ describe.skipIf(!gpu.available)('webgpu backend', () => {
     });
     afterAll(() => fx?.cleanup());
 
-    it('trains two iterations (checkpoint written) and tests the checkpoint (COCO results)', () => {
+    it('trains two iterations (checkpoint written) and tests the checkpoint (COCO results)', { timeout: 1_200_000 }, () => {
       const work = join(fx.dir, 'run');
       const CONFIG = 'retinanet_tiedresnet_synthetic_tiny';
       const a = runCli(['train', CONFIG, '--backend', 'webgpu', '--work-dir', work, '--max-iters', '2', '--cfg-options', ...fx.cfgOptions], {}, 600_000);
