@@ -17,8 +17,10 @@ trackTensors('test');
 
 describe('variableGradsAsync', () => {
   it('matches tf.variableGrads for a loss that reads a tensor mid-way; work done while awaiting is not taped', async () => {
-    const a = tf.variable(tf.tensor1d([0.5, -1, 2]), true, 'async_a');
-    const b = tf.variable(tf.tensor1d([3, 0.25, -0.5]), true, 'async_b');
+    const init = [tf.tensor1d([0.5, -1, 2]), tf.tensor1d([3, 0.25, -0.5])];
+    const a = tf.variable(init[0]!, true, 'async_a');
+    const b = tf.variable(init[1]!, true, 'async_b');
+    tf.dispose(init);
     try {
       // the read decides a CPU-side weight (as proposals decide which RoIs are pooled)
       const sync = tf.variableGrads(() => {
