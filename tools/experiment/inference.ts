@@ -14,6 +14,8 @@ import { toCocoResults, type CocoResult, type Detection, type Detector } from '.
 import type { CocoDetectionDataset } from '../../data/coco-dataset.js';
 import type { DataLoader } from '../../data/loader.js';
 import { toDetectionBatch } from './data.js';
+import { webgpuFault } from '../../src/engine/webgpu.js';
+import { describeBatch } from '../../src/train/device-fault.js';
 
 export interface PredictProgress {
   done: number;
@@ -31,6 +33,8 @@ export async function predictDataset(model: Detector, loader: DataLoader, onProg
       const batch = toDetectionBatch(hb);
       try {
         out.push(...(await model.predictAsync(batch)));
+        const fault = webgpuFault();
+        if (fault) throw new Error(`GPU fault during inference on ${describeBatch(batch)}: ${fault}; lower data.batchSize or the input size`);
       } finally {
         batch.images.dispose();
       }
