@@ -60,6 +60,12 @@ async function compare(f: () => Record<string, tf.Tensor>): Promise<{ max: numbe
   return { max: Math.max(...Object.values(errors)), errors };
 }
 
+/** Gradients keyed by parameter name (`backbone.layer1.0.conv1.weight`) instead of TF.js variable name. */
+function byParam(model: { namedParameters(): Array<[string, tf.Variable]> }, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
+  const names = new Map(model.namedParameters().map(([n, v]) => [v.name, n]));
+  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [`grad ${names.get(k) ?? k}`, g]));
+}
+
 const seeded = (shape: number[], seed: number, scale = 1): tf.Tensor => {
   const r = new Rng(seed);
   return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r.uniform() * 2 - 1) * scale), shape);
@@ -177,7 +183,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
           return tf.add(l.loss_cls, l.loss_bbox) as tf.Scalar;
         }, model.trainableVariables());
         if (tf.getBackend() === 'webgpu') seconds = (performance.now() - t) / 1000;
-        return { loss: value, ...kept, ...grads };
+        return { loss: value, ...kept, ...byParam(model, grads) };
       });
       const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
       console.info(
@@ -212,7 +218,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
         for (const [k, v] of Object.entries(l)) kept[k] = tf.keep(v);
         return total(l);
       }, model.trainableVariables());
-      const refT: Record<string, tf.Tensor> = { loss: sync.value, ...kept, ...sync.grads };
+      const refT: Record<string, tf.Tensor> = { loss: sync.value, ...kept, ...byParam(model, sync.grads) };
       const ref = Object.fromEntries(Object.entries(refT).map(([k, v]) => [k, v.dataSync() as Float32Array]));
       tf.dispose(Object.values(refT));
       // webgpu: the async loss, the same sampling draws
@@ -226,7 +232,7 @@ describe.skipIf(!gpu.available)('webgpu vs wasm', () => {
         return tape.run(() => total(l));
       }, model.trainableVariables());
       const seconds = (performance.now() - t) / 1000;
-      const gotT: Record<string, tf.Tensor> = { loss: asyncRes.value, ...keptG, ...asyncRes.grads };
+      const gotT: Record<string, tf.Tensor> = { loss: asyncRes.value, ...keptG, ...byParam(model, asyncRes.grads) };
       const names = Object.keys(gotT);
       const vals = await Promise.all(names.map((n) => gotT[n]!.data()));
       tf.dispose(Object.values(gotT));
