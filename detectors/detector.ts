@@ -81,8 +81,13 @@ export interface Detector<B extends DetectionBatch = DetectionBatch> extends Mod
   readonly numClasses: number;
   /** Named scalar losses of a batch with targets. */
   loss(batch: B): Record<string, tf.Scalar>;
-  /** Per-image detections (original image coordinates). */
+  /** Per-image detections (original image coordinates). Synchronous reads: wasm / cpu / tensorflow only. */
   predict(batch: B): Detection[];
+  /**
+   * The same detections, reading the network outputs with `await tensor.data()` (one read per stage of the batch)
+   * — what every backend supports, and the only way on webgpu (no synchronous GPU reads in Node).
+   */
+  predictAsync(batch: B): Promise<Detection[]>;
 }
 
 /** A COCO detection result record (`bbox` [x, y, w, h]; `segmentation` when the detector predicts masks). */

@@ -31,8 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nObject detection and instance segmentation with Tied Block Convolution.')
     .option('backend', {
       type: 'string',
-      choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const,
-      describe: 'TF.js backend (default: TIEDET_BACKEND or auto = tensorflow → wasm → cpu)',
+      choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const,
+      describe: 'TF.js backend (default: TIEDET_BACKEND or auto = tensorflow → webgpu (GPU adapters only) → wasm → cpu)',
       global: true,
     })
     .option('threads', {

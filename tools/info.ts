@@ -18,18 +18,43 @@ export function formatInfo(info: EngineInfo): string {
     ['tfjs-backend-wasm', info.wasmVersion ?? 'not loaded'],
     ['Node.js', info.nodeVersion],
     ['tfjs-node-gpu', info.gpu.loaded ? 'loaded' : `not used: ${info.gpu.reason}`],
+    ...webgpuRows(info),
     ['project kernels', info.projectKernels.length ? info.projectKernels.join(', ') : 'none'],
     ['machine', `${availableParallelism()} logical cores (${cpus()[0]?.model.trim() ?? '?'}), ` +
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
   ];
-  for (const f of info.fallbacks) if (f.backend !== 'tensorflow') rows.push([`skipped ${f.backend}`, f.reason]);
+  for (const f of info.fallbacks) if (f.backend !== 'tensorflow' && f.backend !== 'webgpu') rows.push([`skipped ${f.backend}`, f.reason]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }
 
+const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** The webgpu adapter, or why webgpu is not in use and how to fix that. */
+function webgpuRows(info: EngineInfo): [string, string][] {
+  const w = info.webgpu;
+  const a = w.adapter;
+  const rows: [string, string][] = [];
+  if (a) {
+    rows.push([
+      'webgpu adapter',
+      `${a.vendor || '?'} / ${a.architecture || '?'} / ${a.description || '?'}${a.software ? ' (software)' : ''}`,
+    ]);
+    rows.push(['webgpu limits', `maxBufferSize ${MiB(a.maxBufferSize)}, maxStorageBufferBindingSize ${MiB(a.maxStorageBufferBindingSize)}`]);
+  }
+  if (info.backend !== 'webgpu') {
+    const skipped = info.fallbacks.find((f) => f.backend === 'webgpu');
+    const why = w.reason ?? skipped?.reason ?? (a ? `not requested (--backend ${info.requested})` : 'not probed');
+    rows.push(['webgpu', `not used: ${why}`]);
+    if (w.fix) rows.push(['webgpu fix', w.fix]);
+  }
+  if (w.vulkanLoader && w.vulkanLoader !== 'system') rows.push(['vulkan loader', w.vulkanLoader]);
+  return rows;
+}
+
 export const infoCommand: CommandModule<object, InfoArgs> = {
   command: 'info',
-  describe: 'Show the TF.js backend in use (tensorflow-gpu, wasm or cpu), threads, SIMD and versions',
+  describe: 'Show the TF.js backend in use (tensorflow-gpu, webgpu, wasm or cpu), the WebGPU adapter, threads, SIMD and versions',
   builder: (y) =>
     y
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })

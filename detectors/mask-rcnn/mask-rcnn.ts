@@ -27,6 +27,8 @@ import type { DeepPartial } from '../config-merge.js';
 import { featureSizes, imageLevelOutputs } from '../dense-head.js';
 import type { Detection, Detector, TestSettings } from '../detector.js';
 import { checkBatch } from '../input-checks.js';
+import { readAll } from '../../src/engine/async-read.js';
+import type { TapePhases } from '../../src/engine/async-grads.js';
 import { maskRcnnConfig, type MaskRcnnConfig, type ProposalConfig } from './config.js';
 import { imageProposals, type Proposals } from './proposals.js';
 import { RPNHead, rpnLoss, type RpnHeadOutput } from './rpn-head.js';
@@ -129,30 +131,56 @@ export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
   loss(batch: MaskRcnnBatch): Record<string, tf.Scalar> {
     checkMaskRcnnBatch(batch);
     if (!batch.targets) throw new Error('MaskRCNN.loss: the batch has no targets');
-    const targets = batch.targets;
-    const cfg = this.config;
     return tf.tidy(() => {
       const levels = this.features(batch.images);
       const out = this.rpnHead.forward(levels);
-      const t = rpnTargets(
-        this.anchorGenerator,
-        featureSizes(out.cls),
-        batch.metas,
-        targets,
-        {
-          assigner: cfg.train.rpn.assigner,
-          sampler: cfg.train.rpn.sampler,
-          coder: { means: cfg.model.rpnHead.coder.means, stds: cfg.model.rpnHead.coder.stds },
-          allowedBorder: cfg.train.rpn.allowedBorder,
-          padSizeDivisor: cfg.train.padSizeDivisor,
-        },
-        this.samplingRng,
-      );
-      const rpn = rpnLoss(out, t, cfg.model.rpnHead.loss);
-      const proposals = this.proposals(out, batch.metas, cfg.train.rpnProposal).map((p) => p.boxes);
-      const roi = this.roiHead.loss(levels, proposals, batch.metas, targets, cfg.train.rcnn, this.samplingRng);
-      return { ...rpn, ...roi };
+      return this.lossFromRpn(batch, levels, out);
     });
+  }
+
+  /**
+   * `loss` for `variableGradsAsync` (src/engine/async-grads.ts): the pyramid and the RPN on the tape, then the RPN
+   * outputs read asynchronously (the only read of the step; no synchronous GPU read, so it runs on webgpu), then the
+   * RPN targets, proposals, RoI sampling and the RoI head on the tape. The same operations and the same draws of
+   * `samplingRng` in the same order as `loss`, hence the same losses and gradients.
+   */
+  async lossAsync(batch: MaskRcnnBatch, tape: TapePhases): Promise<Record<string, tf.Scalar>> {
+    checkMaskRcnnBatch(batch);
+    if (!batch.targets) throw new Error('MaskRCNN.loss: the batch has no targets');
+    const { levels, out } = tape.run(() => {
+      const levels = this.features(batch.images);
+      return { levels, out: this.rpnHead.forward(levels) };
+    });
+    try {
+      await tape.read([...out.cls, ...out.reg]);
+      return tape.run(() => this.lossFromRpn(batch, levels, out));
+    } finally {
+      tf.dispose([...levels, ...out.cls, ...out.reg]);
+    }
+  }
+
+  /** RPN targets and losses, proposals (reads the RPN outputs), RoI head losses. Call inside a tidy. */
+  private lossFromRpn(batch: MaskRcnnBatch, levels: tf.Tensor4D[], out: RpnHeadOutput): Record<string, tf.Scalar> {
+    const cfg = this.config;
+    const targets = batch.targets!;
+    const t = rpnTargets(
+      this.anchorGenerator,
+      featureSizes(out.cls),
+      batch.metas,
+      targets,
+      {
+        assigner: cfg.train.rpn.assigner,
+        sampler: cfg.train.rpn.sampler,
+        coder: { means: cfg.model.rpnHead.coder.means, stds: cfg.model.rpnHead.coder.stds },
+        allowedBorder: cfg.train.rpn.allowedBorder,
+        padSizeDivisor: cfg.train.padSizeDivisor,
+      },
+      this.samplingRng,
+    );
+    const rpn = rpnLoss(out, t, cfg.model.rpnHead.loss);
+    const proposals = this.proposals(out, batch.metas, cfg.train.rpnProposal).map((p) => p.boxes);
+    const roi = this.roiHead.loss(levels, proposals, batch.metas, targets, cfg.train.rcnn, this.samplingRng);
+    return { ...rpn, ...roi };
   }
 
   predict(batch: MaskRcnnBatch, opts: MaskRcnnPredictOptions = {}): Detection[] {
@@ -171,6 +199,29 @@ export class MaskRCNN extends Module implements Detector<MaskRcnnBatch> {
       }
       const dets = this.roiHead.predictBoxes(levels, proposals, batch.metas, cfg.test.rcnn);
       return this.roiHead.predictMasks(levels, dets, batch.metas, maskThr);
+    } finally {
+      tf.dispose(levels);
+    }
+  }
+
+  /** `predict` with asynchronous reads — the RPN outputs, the box head's, the masks' (every backend; webgpu). */
+  async predictAsync(batch: MaskRcnnBatch, opts: MaskRcnnPredictOptions = {}): Promise<Detection[]> {
+    checkMaskRcnnBatch(batch);
+    const cfg = this.config;
+    const maskThr = opts.maskThr ?? cfg.test.rcnn.maskThr;
+    if (!Number.isFinite(maskThr)) throw new Error(`MaskRCNN.predict: maskThr must be a finite number, got ${maskThr}`);
+    const levels = this.features(batch.images);
+    try {
+      const out = tf.tidy(() => this.rpnHead.forward(levels));
+      let proposals: Float32Array[];
+      try {
+        await readAll([...out.cls, ...out.reg]);
+        proposals = this.proposals(out, batch.metas, cfg.test.rpn).map((p) => p.boxes);
+      } finally {
+        tf.dispose([...out.cls, ...out.reg]);
+      }
+      const dets = await this.roiHead.predictBoxesAsync(levels, proposals, batch.metas, cfg.test.rcnn);
+      return await this.roiHead.predictMasksAsync(levels, dets, batch.metas, maskThr);
     } finally {
       tf.dispose(levels);
     }

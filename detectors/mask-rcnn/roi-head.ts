@@ -21,6 +21,7 @@ import { Rng } from '../../src/nn/rng.js';
 import { maskTargetsData } from '../../src/ops/mask-target.js';
 import { extractRoiFeatures, type RoiExtractorOptions } from '../../src/ops/roi-extractor.js';
 import { concatArrays } from '../../src/ops/typed-rows.js';
+import { readAll } from '../../src/engine/async-read.js';
 import type { ImageMeta } from '../../data/meta.js';
 import type { Detection } from '../detector.js';
 import { Shared2FCBBoxHead, bboxHeadLoss } from './bbox-head.js';
@@ -162,27 +163,49 @@ export class StandardRoIHead extends Module {
 
   /** Per-image detections in network-input pixels from each image's proposals (see the file comment). */
   predictBoxes(levels: readonly tf.Tensor4D[], proposals: readonly Float32Array[], metas: readonly ImageMeta[], cfg: RcnnTestConfig): NetDetections[] {
+    const h = this.boxHeadOutputs(levels, proposals, metas);
+    try {
+      return this.boxDetections(h, metas, cfg);
+    } finally {
+      tf.dispose(h.tensors);
+    }
+  }
+
+  /** `predictBoxes` with one asynchronous read of the box head's outputs (every backend; the webgpu path). */
+  async predictBoxesAsync(levels: readonly tf.Tensor4D[], proposals: readonly Float32Array[], metas: readonly ImageMeta[], cfg: RcnnTestConfig): Promise<NetDetections[]> {
+    const h = this.boxHeadOutputs(levels, proposals, metas);
+    try {
+      await readAll(h.tensors);
+      return this.boxDetections(h, metas, cfg);
+    } finally {
+      tf.dispose(h.tensors);
+    }
+  }
+
+  /** The box head on every proposal of the batch: class probabilities and deltas (tensors; none without RoIs). */
+  private boxHeadOutputs(levels: readonly tf.Tensor4D[], proposals: readonly Float32Array[], metas: readonly ImageMeta[]): BoxHeadOutputs {
     this.assertAlive('predictBoxes');
     const n = metas.length;
     if (proposals.length !== n) throw new Error(`StandardRoIHead: ${n} images but ${proposals.length} proposal sets`);
     const counts = proposals.map((p) => p.length / 4);
     const rois = concatArrays([...proposals], Float32Array);
     const batch = concatArrays(counts.map((c, i) => new Int32Array(c).fill(i)), Int32Array);
+    const tensors =
+      rois.length > 0
+        ? tf.tidy(() => {
+            const out = this.bboxHead.forward(this.bboxRoiFeatures(levels, rois, batch));
+            return [tf.softmax(out.cls), out.reg];
+          })
+        : [];
+    return { rois, counts, tensors };
+  }
+
+  /** Per-image detections from the box head's outputs (reads them; after `readAll` the reads are CPU copies). */
+  private boxDetections(h: BoxHeadOutputs, metas: readonly ImageMeta[], cfg: RcnnTestConfig): NetDetections[] {
     const C = this.numClasses;
-    let probs: Float32Array = new Float32Array(0);
-    let deltas: Float32Array = new Float32Array(0);
-    if (rois.length > 0) {
-      const [p, d] = tf.tidy(() => {
-        const out = this.bboxHead.forward(this.bboxRoiFeatures(levels, rois, batch));
-        return [tf.softmax(out.cls), out.reg];
-      });
-      try {
-        probs = p.dataSync() as Float32Array;
-        deltas = d.dataSync() as Float32Array;
-      } finally {
-        tf.dispose([p, d]);
-      }
-    }
+    const probs = h.tensors.length ? (h.tensors[0]!.dataSync() as Float32Array) : new Float32Array(0);
+    const deltas = h.tensors.length ? (h.tensors[1]!.dataSync() as Float32Array) : new Float32Array(0);
+    const { rois, counts } = h;
     const coder = this.bboxCfg.coder;
     let at = 0;
     return metas.map((meta, i) => {
@@ -202,11 +225,8 @@ export class StandardRoIHead extends Module {
 
   /** Mask probabilities [K·M·M] of detections (network pixels), row-major per detection, in detection order. */
   maskProbs(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[]): Float32Array {
-    const boxes = concatArrays(dets.map((d) => d.boxes), Float32Array);
-    const labels = concatArrays(dets.map((d) => d.labels), Int32Array);
-    const batch = concatArrays(dets.map((d, i) => new Int32Array(d.labels.length).fill(i)), Int32Array);
-    if (labels.length === 0) return new Float32Array(0);
-    const probs = tf.tidy(() => maskProbabilities(this.maskHead.forward(this.maskRoiFeatures(levels, boxes, batch)), labels));
+    const probs = this.maskProbsTensor(levels, dets);
+    if (!probs) return new Float32Array(0);
     try {
       return probs.dataSync() as Float32Array;
     } finally {
@@ -214,11 +234,38 @@ export class StandardRoIHead extends Module {
     }
   }
 
+  /** The mask probabilities as a tensor [K, M, M] (null without detections). */
+  private maskProbsTensor(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[]): tf.Tensor | null {
+    const boxes = concatArrays(dets.map((d) => d.boxes), Float32Array);
+    const labels = concatArrays(dets.map((d) => d.labels), Int32Array);
+    const batch = concatArrays(dets.map((d, i) => new Int32Array(d.labels.length).fill(i)), Int32Array);
+    if (labels.length === 0) return null;
+    return tf.tidy(() => maskProbabilities(this.maskHead.forward(this.maskRoiFeatures(levels, boxes, batch)), labels));
+  }
+
   /** Detections with masks in original image pixels (see detection-to-original.ts); `maskThr` overrides the config's. */
   predictMasks(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Detection[] {
     this.assertAlive('predictMasks');
+    return this.pasteMasks(this.maskProbs(levels, dets), dets, metas, maskThr);
+  }
+
+  /** `predictMasks` with one asynchronous read of the mask probabilities (every backend; the webgpu path). */
+  async predictMasksAsync(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Promise<Detection[]> {
+    this.assertAlive('predictMasks');
+    const t = this.maskProbsTensor(levels, dets);
+    let probs: Float32Array = new Float32Array(0);
+    if (t) {
+      try {
+        probs = (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
+    }
+    return this.pasteMasks(probs, dets, metas, maskThr);
+  }
+
+  private pasteMasks(probs: Float32Array, dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Detection[] {
     const M = this.maskSize;
-    const probs = this.maskProbs(levels, dets);
     let at = 0;
     return dets.map((d, i) => {
       const k = d.labels.length;
@@ -227,4 +274,11 @@ export class StandardRoIHead extends Module {
       return detectionToOriginal(d, p, M, metas[i]!, maskThr);
     });
   }
+}
+
+/** The box head's outputs on a batch's proposals: [R, C+1] probabilities and [R, 4C] deltas (none when R = 0). */
+interface BoxHeadOutputs {
+  rois: Float32Array;
+  counts: number[];
+  tensors: tf.Tensor[];
 }

@@ -25,6 +25,7 @@ import type { DeepPartial } from '../config-merge.js';
 import { featureSizes, flattenLevels, imageLevelOutputs } from '../dense-head.js';
 import type { Detection, DetectionBatch, Detector, TestSettings } from '../detector.js';
 import { checkBatch } from '../input-checks.js';
+import { readAll } from '../../src/engine/async-read.js';
 import { retinaNetConfig, type RetinaNetConfig } from './config.js';
 import { RetinaHead, type RetinaHeadOutput } from './head.js';
 import { postProcessImage, type PostProcessOptions } from './postprocess.js';
@@ -156,6 +157,18 @@ export class RetinaNet extends Module implements Detector {
     checkBatch('RetinaNet', batch);
     const out = tf.tidy(() => this.forward(batch.images));
     try {
+      return this.postProcess(out, batch.metas);
+    } finally {
+      tf.dispose([...out.cls, ...out.reg]);
+    }
+  }
+
+  /** `predict` with one asynchronous read of the head outputs (every backend; the webgpu path). */
+  async predictAsync(batch: DetectionBatch): Promise<Detection[]> {
+    checkBatch('RetinaNet', batch);
+    const out = tf.tidy(() => this.forward(batch.images));
+    try {
+      await readAll([...out.cls, ...out.reg]); // cached on the CPU: postProcess's reads stay off the GPU
       return this.postProcess(out, batch.metas);
     } finally {
       tf.dispose([...out.cls, ...out.reg]);

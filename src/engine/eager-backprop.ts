@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-interface TapeNode {
+export interface TapeNode {
   id: number;
   kernelName: string;
   outputs: tf.Tensor[];
@@ -22,7 +22,7 @@ interface TapeNode {
   saved?: tf.Tensor[];
 }
 
-interface EngineInternals {
+export interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
   startTape(): void;
@@ -81,15 +81,30 @@ function eagerGradients<T extends tf.Tensor>(
     () => this.tidy('forward', f),
   );
   if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
-  const tape = this.state.activeTape ?? [];
+  return backward(this, this.state.activeTape ?? [], xs, y, dy, allowNoGradients);
+}
+
+/**
+ * The memory-releasing backward pass over a recorded `tape` (see the file comment): gradients of `y` with respect
+ * to `xs`. At gradient depth 0 it frees every saved tensor of the tape and clears the engine's active tape.
+ */
+export function backward<T extends tf.Tensor>(
+  engine: EngineInternals,
+  tape: TapeNode[],
+  xs: tf.Tensor[],
+  y: T,
+  dy?: T,
+  allowNoGradients = false,
+): { value: T; grads: tf.Tensor[] } {
+  const self = engine;
   const filtered = nodesFromXsToY(tape, xs, y);
   if (!allowNoGradients && filtered.length === 0 && xs.length > 0) {
     throw new Error(
       'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
     );
   }
-  const releaseSaved = this.state.gradientDepth === 0;
-  return this.tidy('backward', () => {
+  const releaseSaved = self.state.gradientDepth === 0;
+  return self.tidy('backward', () => {
     const grads = new Map<number, tf.Tensor>();
     const refs = new Map<tf.Tensor, number>();
     const wanted = new Set(xs.map((x) => x.id));
@@ -142,9 +157,9 @@ function eagerGradients<T extends tf.Tensor>(
       if (releaseSaved) for (const t of node.saved ?? []) if (!refs.has(t)) t.dispose();
     }
     const out = xs.map((x) => grads.get(x.id)) as tf.Tensor[];
-    if (this.state.gradientDepth === 0) {
+    if (self.state.gradientDepth === 0) {
       for (const node of tape) for (const t of node.saved ?? []) t.dispose();
-      this.state.activeTape = null;
+      if (self.state.activeTape === tape) self.state.activeTape = null;
     }
     return { value: y, grads: out };
   });

@@ -2,8 +2,10 @@
  * The one place that chooses and prepares the TF.js backend.
  *
  * Order for `backend: 'auto'` (the default): `tensorflow` (from the optional dependency
- * `@tensorflow/tfjs-node-gpu`, used when it loads) → `wasm` (SIMD, multi-threaded, with tiedet's gradient kernels)
- * → `cpu` (pure JS; for cross-checking kernels only). `TIEDET_BACKEND` and `TIEDET_THREADS` override the defaults;
+ * `@tensorflow/tfjs-node-gpu`, used when it loads) → `webgpu` (Dawn + `@tensorflow/tfjs-backend-webgpu`, optional
+ * dependencies; only on a hardware adapter — a software one such as SwiftShader is used only when `webgpu` is asked
+ * for by name; ./webgpu.ts) → `wasm` (SIMD, multi-threaded, with tiedet's gradient kernels) → `cpu` (pure JS; for
+ * cross-checking kernels only). `TIEDET_BACKEND` and `TIEDET_THREADS` override the defaults;
  * explicit options override the environment.
  */
 import { availableParallelism } from 'node:os';
@@ -12,8 +14,9 @@ import { registerWasmKernels, wasmKernelNames } from './kernels/index.js';
 import { installEagerBackprop } from './eager-backprop.js';
 import { loadThreadedWasmBackend, type WasmBackendModule } from './wasm-threads.js';
 import { guardWasmMalloc, type WasmHeapModule } from './wasm-heap-guard.js';
+import { probeWebgpu, startWebgpu, type WebgpuProbe } from './webgpu.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
 
 export interface EngineOptions {
@@ -35,13 +38,15 @@ export interface EngineInfo {
   nodeVersion: string;
   /** Whether `@tensorflow/tfjs-node-gpu` loaded, and if not, why. */
   gpu: { loaded: boolean; reason: string | null };
+  /** The webgpu probe: the adapter (vendor, architecture, limits) or why there is none and how to fix it. */
+  webgpu: WebgpuProbe;
   /** Kernels tiedet registered for this backend (gradients that stock TF.js lacks on wasm). */
   projectKernels: string[];
   /** Backends tried before the chosen one and why each was not used. */
   fallbacks: { backend: BackendName; reason: string }[];
 }
 
-const BACKENDS: readonly BackendRequest[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS: readonly BackendRequest[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 let current: EngineInfo | undefined;
 let wasmModule: WasmBackendModule | undefined;
@@ -142,14 +147,24 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
 
   const fallbacks: { backend: BackendName; reason: string }[] = [];
-  const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   let chosen: BackendName | undefined;
   const gpu = await probeGpu();
+  const webgpu = await probeWebgpu();
   for (const name of order) {
     try {
       if (name === 'tensorflow') {
         if (!gpu.loaded) throw new Error(gpu.reason ?? 'not loaded');
         if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
+      } else if (name === 'webgpu') {
+        const a = webgpu.adapter;
+        if (requested === 'auto' && a?.software) {
+          throw new Error(
+            `software adapter skipped (${a.description || a.architecture}; auto uses webgpu only on a GPU — ` +
+              'ask for it with --backend webgpu / TIEDET_BACKEND=webgpu)',
+          );
+        }
+        await startWebgpu();
       } else if (name === 'wasm') {
         await useWasm(threads);
       } else {
@@ -184,6 +199,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     wasmVersion: wasmModule ? wasmModule.version_wasm : null,
     nodeVersion: process.versions.node,
     gpu,
+    webgpu,
     projectKernels,
     fallbacks,
   };

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { heapF32, newHeapTensor } from '../engine/kernels/tensor-plumbing.js';
 import { customOp } from '../nn/custom-op.js';
 import { heapMemory, jsMemory, type FloatMemory } from './roi-align-accum.js';
+import { roiAlignOnDevice, roiAlignTensor } from './roi-align-tensor.js';
 
 export interface RoiAlignOptions {
   /** Output bins, `n` for n×n or `[outH, outW]` (7 for box heads, 14 for mask heads). */
@@ -564,6 +565,7 @@ export function roiAlign(
   const flat = readBoxes(boxes);
   const batch = readBatchIndices(batchIndices, flat.length / 4, N);
   const plan = planRoiAlign(flat, batch, H, W, opts);
+  if (roiAlignOnDevice()) return roiAlignTensor(features, plan);
   const outShape = [plan.count, plan.outH, plan.outW, C];
   const scratch = plan.maxSpan * plan.outW * C;
   const op = customOp<tf.Tensor4D>(([feat]) => ({

@@ -31,6 +31,7 @@ import {
   type RoiAlignOptions,
   type RoiAlignPlan,
 } from './roi-align.js';
+import { roiAlignOnDevice, roiAlignTensor } from './roi-align-tensor.js';
 
 export interface RoiExtractorOptions {
   /** Output bins: 7 for the box head, 14 for the mask head. */
@@ -129,6 +130,7 @@ export function extractRoiFeatures(
     aligned: opts.aligned ?? true,
   });
   const unassigned = levels.some((l) => l < 0);
+  if (roiAlignOnDevice()) return extractOnDevice(feats, plans, levels, [K, outH, outW, C]);
 
   // All levels' weights in one array; each level's plan offsets are relative to its own part.
   const weights = new Float32Array(plans.reduce((a, { plan }) => a + plan.weights.length, 0));
@@ -154,4 +156,27 @@ export function extractRoiFeatures(
       ),
   }));
   return op(...feats);
+}
+
+/**
+ * `extractRoiFeatures` with generic TF.js ops (./roi-align-tensor.ts): every level's RoIs pooled on that level, the
+ * results put back in box order with one gather (RoIs of no level get zeros). Differentiable w.r.t. every level.
+ */
+function extractOnDevice(feats: readonly tf.Tensor4D[], plans: readonly LevelPlan[], levels: Int32Array, shape: [number, number, number, number]): tf.Tensor4D {
+  const [K, outH, outW, C] = shape;
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    const position = new Int32Array(K);
+    let at = 0;
+    plans.forEach(({ plan, slot }, l) => {
+      if (slot.length === 0) return;
+      parts.push(roiAlignTensor(feats[l]!, plan));
+      slot.forEach((k, j) => (position[k] = at + j));
+      at += slot.length;
+    });
+    for (let k = 0; k < K; k++) if (levels[k]! < 0) position[k] = at;
+    parts.push(tf.zeros([1, outH, outW, C]));
+    const all = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    return tf.gather(all, tf.tensor1d(position, 'int32')) as tf.Tensor4D;
+  });
 }

@@ -31,12 +31,28 @@ function pNorm(x: tf.Tensor, p: number): tf.Scalar {
 
 /** PyTorch's `total_norm`: the p-norm of the per-gradient p-norms (p = Infinity: the largest |value|). */
 export function gradNorm(grads: ReadonlyMap<string, tf.Tensor>, normType = 2): number {
-  if (!(normType > 0)) throw new Error(`gradNorm: normType must be > 0 or Infinity, got ${normType}`);
-  if (grads.size === 0) return 0;
-  const t = tf.tidy(() => pNorm(tf.stack([...grads.values()].map((g) => pNorm(g, normType))), normType));
+  const t = totalNormTensor(grads, normType);
+  if (!t) return 0;
   const v = t.dataSync()[0]!;
   t.dispose();
   return v;
+}
+
+/** `gradNorm` with an asynchronous read (every backend; webgpu has no synchronous one). */
+export async function gradNormAsync(grads: ReadonlyMap<string, tf.Tensor>, normType = 2): Promise<number> {
+  const t = totalNormTensor(grads, normType);
+  if (!t) return 0;
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
+}
+
+function totalNormTensor(grads: ReadonlyMap<string, tf.Tensor>, normType: number): tf.Scalar | null {
+  if (!(normType > 0)) throw new Error(`gradNorm: normType must be > 0 or Infinity, got ${normType}`);
+  if (grads.size === 0) return null;
+  return tf.tidy(() => pNorm(tf.stack([...grads.values()].map((g) => pNorm(g, normType))), normType));
 }
 
 /** The clip coefficient PyTorch multiplies by: min(1, max_norm / (total_norm + 1e-6)) in float32. */
@@ -63,6 +79,20 @@ export function clipGradNorm(
     g.dispose();
   }
   return totalNorm;
+}
+
+/** `firstNonFiniteGradient` with one asynchronous read of all the per-gradient flags. */
+export async function firstNonFiniteGradientAsync(grads: ReadonlyMap<string, tf.Tensor>): Promise<string | null> {
+  if (grads.size === 0) return null;
+  const names = [...grads.keys()];
+  const flags = tf.tidy(() => tf.stack([...grads.values()].map((g) => tf.cast(tf.any(tf.logicalNot(tf.isFinite(g))), 'int32'))));
+  try {
+    const v = await flags.data();
+    const i = v.findIndex((x) => x !== 0);
+    return i < 0 ? null : names[i]!;
+  } finally {
+    flags.dispose();
+  }
 }
 
 /** The name of the first gradient holding a NaN or ±Infinity, or null (a diagnostic for bad steps). */

@@ -40,13 +40,16 @@ import {
   type BestRecord,
   type CheckpointContent,
 } from './checkpoint-state.js';
-import { clipGradNorm, firstNonFiniteGradient, gradNorm } from './clip.js';
+import { clipGradNorm, firstNonFiniteGradientAsync, gradNormAsync } from './clip.js';
+import { variableGradsAsync } from '../engine/async-grads.js';
+import { readAll, readScalars } from '../engine/async-read.js';
+import { assertDeviceHealthy, deviceFaultError } from './device-fault.js';
 import { GradAccumulator } from './grad-accum.js';
 import { JsonlLogger, memoryStats, MetricWindow } from './logger.js';
 import { lrAt, validateSchedule, type LrSchedule } from './lr-schedule.js';
 import { NanGuard, NonFiniteError } from './nan-guard.js';
 import { formatValue, ProgressBar, type ProgressStream } from './progress.js';
-import type { EvalFn, LossFn, Optimizer, StepContext, Trainable, TrainData } from './types.js';
+import type { AsyncLossFn, EvalFn, LossFn, Losses, Optimizer, StepContext, Trainable, TrainData } from './types.js';
 
 export interface CheckpointPolicy {
   /** Save at the end of every N-th epoch; default 1. 0 disables epoch checkpoints. */
@@ -62,6 +65,11 @@ export interface CheckpointPolicy {
 export interface TrainOptions<B> {
   model: Trainable;
   lossFn: LossFn<B>;
+  /**
+   * An async loss (types.ts `AsyncLossFn`), used instead of `lossFn` when given: a loss that reads tensors in the
+   * middle of the step (Mask R-CNN's proposals) without a synchronous GPU read — required on webgpu.
+   */
+  lossFnAsync?: AsyncLossFn<B>;
   data: TrainData<B>;
   optimizer: Optimizer;
   /** Learning-rate schedule; its `epochs` is the length of the run. */
@@ -272,43 +280,65 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
     elapsedSeconds: elapsed(),
   });
   let savedAt = resumedFrom ? st.iteration : -1;
-  const savePeriodic = (): void => {
+  const savePeriodic = async (): Promise<void> => {
+    await prefetchState();
     lastCheckpoint = manager.save(model, optimizer, content());
     savedAt = st.iteration;
   };
 
-  /** Forward + backward of one micro-batch: loss values and gradients by parameter name. */
-  const microStep = (batch: B, ctx: StepContext): { values: Record<string, number>; grads: Map<string, tf.Tensor> } => {
+  /** Forward + backward of one micro-batch: loss values and gradients by parameter name (one async read). */
+  const microStep = async (batch: B, ctx: StepContext): Promise<{ values: Record<string, number>; grads: Map<string, tf.Tensor> }> => {
     const names: string[] = [];
     const kept: tf.Tensor[] = [];
-    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
-    try {
-      result = tf.variableGrads(() => {
-        const losses = o.lossFn(batch, ctx);
-        if (!losses || typeof losses !== 'object') throw new TrainError('lossFn must return an object of named scalar tensors');
-        const parts: tf.Tensor[] = [];
-        for (const [name, t] of Object.entries(losses)) {
-          if (!(t instanceof tf.Tensor) || t.rank !== 0) {
-            throw new TrainError(`lossFn: "${name}" must be a scalar tensor, got ${t instanceof tf.Tensor ? `shape [${t.shape.join(', ')}]` : typeof t}`);
-          }
-          if (name === 'loss') throw new TrainError('lossFn: "loss" is the total the loop computes; name the terms loss_<what>');
-          names.push(name);
-          kept.push(tf.keep(t));
-          if (name.includes('loss')) parts.push(t);
+    const total = (losses: Losses): tf.Scalar => {
+      if (!losses || typeof losses !== 'object') throw new TrainError('lossFn must return an object of named scalar tensors');
+      const parts: tf.Tensor[] = [];
+      for (const [name, t] of Object.entries(losses)) {
+        if (!(t instanceof tf.Tensor) || t.rank !== 0) {
+          throw new TrainError(`lossFn: "${name}" must be a scalar tensor, got ${t instanceof tf.Tensor ? `shape [${t.shape.join(', ')}]` : typeof t}`);
         }
-        if (!parts.length) throw new TrainError(`lossFn returned no entry whose name contains "loss" (got: ${names.join(', ') || 'none'})`);
-        return (parts.length === 1 ? tf.clone(parts[0]!) : tf.addN(parts)) as tf.Scalar;
-      }, vars);
+        if (name === 'loss') throw new TrainError('lossFn: "loss" is the total the loop computes; name the terms loss_<what>');
+        names.push(name);
+        kept.push(tf.keep(t));
+        if (name.includes('loss')) parts.push(t);
+      }
+      if (!parts.length) throw new TrainError(`lossFn returned no entry whose name contains "loss" (got: ${names.join(', ') || 'none'})`);
+      return (parts.length === 1 ? tf.clone(parts[0]!) : tf.addN(parts)) as tf.Scalar;
+    };
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    const lossFnAsync = o.lossFnAsync;
+    try {
+      result = lossFnAsync
+        ? await variableGradsAsync(async (tape) => {
+            const losses = await lossFnAsync(batch, ctx, tape);
+            return tape.run(() => total(losses));
+          }, vars)
+        : tf.variableGrads(() => total(o.lossFn(batch, ctx)), vars);
     } catch (e) {
       tf.dispose(kept);
       throw e;
     }
-    const values: Record<string, number> = { loss: result.value.dataSync()[0]! };
-    names.forEach((n, i) => (values[n] = kept[i]!.dataSync()[0]!));
-    tf.dispose([result.value, ...kept]);
+    let read: number[];
+    try {
+      read = await readScalars([result.value, ...kept]);
+    } finally {
+      tf.dispose([result.value, ...kept]);
+    }
+    const values: Record<string, number> = { loss: read[0]! };
+    names.forEach((n, i) => (values[n] = read[i + 1]!));
     const grads = new Map<string, tf.Tensor>();
     for (const [vn, g] of Object.entries(result.grads)) grads.set(paramName.get(vn) ?? vn, g);
     return { values, grads };
+  };
+
+  /** Download the model's state and the optimizer's moments, so that the synchronous checkpoint writer reads CPU copies. */
+  const prefetchState = async (): Promise<void> => {
+    const st = optimizer.exportState();
+    try {
+      await readAll([...model.stateDict().values(), ...st.tensors.values()]);
+    } finally {
+      tf.dispose([...st.tensors.values()]);
+    }
   };
 
   const disposeBatch = (b: B): void => {
@@ -387,19 +417,22 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
                 );
               }
               try {
-                const { values, grads: g } = microStep(r.value, { iteration: st.iteration, epoch, microBatch: m });
+                const { values, grads: g } = await microStep(r.value, { iteration: st.iteration, epoch, microBatch: m });
                 acc.add(g);
                 stepLosses.add(values);
+                assertDeviceHealthy(r.value, st.iteration + 1);
+              } catch (e) {
+                throw deviceFaultError(e, r.value, st.iteration + 1);
               } finally {
                 disposeBatch(r.value);
               }
             }
             grads = acc.mean();
-            norm = gradNorm(grads, normType);
+            norm = await gradNormAsync(grads, normType);
             const losses = stepLosses.mean();
-            const g = grads;
+            const badGradient = Number.isFinite(norm) ? null : await firstNonFiniteGradientAsync(grads);
             try {
-              skipped = guard.check({ iteration: st.iteration, losses, gradNorm: norm, findBadGradient: () => firstNonFiniteGradient(g) });
+              skipped = guard.check({ iteration: st.iteration, losses, gradNorm: norm, findBadGradient: () => badGradient });
             } catch (e) {
               if (e instanceof NonFiniteError) {
                 logger.write({ mode: 'nan', iter: st.iteration + 1, epoch: epoch + 1, reason: e.reason, stopped: true });
@@ -465,12 +498,15 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
             done ||
             (epochDone && everyEpochs > 0 && st.epoch % everyEpochs === 0) ||
             (everyIterations !== undefined && st.iteration % everyIterations === 0);
-          if (saveDue) savePeriodic();
-          if (best) manager.saveBest(model, optimizer, content(), best.key, previousBest);
+          if (saveDue) await savePeriodic();
+          if (best) {
+            await prefetchState();
+            manager.saveBest(model, optimizer, content(), best.key, previousBest);
+          }
           if (done) return finish('completed');
           const stop = o.signal?.aborted ? 'interrupted' : o.stopAfter !== undefined && st.iteration >= o.stopAfter ? 'stopped' : null;
           if (stop) {
-            if (savedAt !== st.iteration) savePeriodic();
+            if (savedAt !== st.iteration) await savePeriodic();
             say(`tiedet: ${stop} at iteration ${st.iteration}; checkpoint ${lastCheckpoint} (resume to continue)`);
             return finish(stop);
           }

@@ -17,6 +17,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { OptimizerState, OptimizerType } from './optimizer-state.js';
 import type { Gradients } from './optimizer-state.js';
+import type { TapePhases } from '../engine/async-grads.js';
 
 /** The model side: named parameters and a state dict (parameters + buffers), train/eval mode. */
 export interface Trainable {
@@ -45,6 +46,13 @@ export interface StepContext {
  * model's variables. Tensors it creates are freed by the loop (only the returned scalars are read).
  */
 export type LossFn<B> = (batch: B, ctx: StepContext) => Losses;
+
+/**
+ * An async loss (src/engine/async-grads.ts): synchronous pieces through `tape.run`, downloads through `tape.read`
+ * — a loss that must read tensors mid-way (proposals) without a synchronous GPU read. Returns the named losses
+ * (alive; the loop frees them).
+ */
+export type AsyncLossFn<B> = (batch: B, ctx: StepContext, tape: TapePhases) => Promise<Losses>;
 
 /** A seeded, resumable source of micro-batches. */
 export interface TrainData<B> {

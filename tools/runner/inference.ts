@@ -1,6 +1,6 @@
 /**
  * Inference over a dataset and COCO evaluation of the results — mmdetection's `test_loop` + `CocoMetric`:
- * every image of the loader through `detector.predict` (eval mode, no gradient tape), detections → COCO results
+ * every image of the loader through `detector.predictAsync` (eval mode, no gradient tape), detections → COCO results
  * (`toCocoResults`, labels mapped back to the dataset's category ids), then `CocoEval` (eval/cocoeval.ts,
  * pycocotools' numbers) per IoU type, with mmdetection's metric names (`bbox_mAP`, `bbox_mAP_50`, `bbox_mAP_75`,
  * `bbox_mAP_s`, `bbox_mAP_m`, `bbox_mAP_l`; `segm_…` for masks).
@@ -13,6 +13,8 @@ import { CocoEval, type IouType } from '../../eval/cocoeval.js';
 import { toCocoResults, type CocoResult, type Detection, type Detector } from '../../detectors/detector.js';
 import type { CocoDetectionDataset } from '../../data/coco-dataset.js';
 import type { DataLoader } from '../../data/loader.js';
+import { webgpuFault } from '../../src/engine/webgpu.js';
+import { describeBatch } from '../../src/train/device-fault.js';
 
 export interface PredictProgress {
   done: number;
@@ -28,7 +30,9 @@ export async function predictDataset(model: Detector, loader: DataLoader, onProg
   try {
     for await (const batch of loader.batches(0)) {
       try {
-        out.push(...model.predict(batch));
+        out.push(...(await model.predictAsync(batch)));
+        const fault = webgpuFault();
+        if (fault) throw new Error(`GPU fault during inference on ${describeBatch(batch)}: ${fault}; lower data.batchSize or the input size`);
       } finally {
         batch.images.dispose();
       }

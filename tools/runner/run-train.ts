@@ -10,7 +10,9 @@
  * config.json it was written with, the error lists the fields that differ.
  */
 import { dirname, resolve } from 'node:path';
-import type { Detector } from '../../detectors/detector.js';
+import * as tf from '@tensorflow/tfjs';
+import type { DetectionBatch, Detector } from '../../detectors/detector.js';
+import type { TapePhases } from '../../src/engine/async-grads.js';
 import { dropClassifier } from '../../src/io/torch-layout.js';
 import { formatWeightsReport, loadWeightsInto } from '../../src/io/weights.js';
 import { Rng } from '../../src/nn/rng.js';
@@ -21,7 +23,7 @@ import { sigintAbort, train, TrainError, type IterationInfo, type TrainResult } 
 import type { ProgressStream } from '../../src/train/progress.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { SGD } from '../../src/train/sgd.js';
-import type { Optimizer } from '../../src/train/types.js';
+import type { AsyncLossFn, Optimizer } from '../../src/train/types.js';
 import type { ConfigData } from '../../configs/_base.js';
 import {
   buildModel,
@@ -209,6 +211,8 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     const result = await train({
       model,
       lossFn: (batch) => model.loss(batch),
+      // webgpu has no synchronous read: a detector that reads mid-step (Mask R-CNN's proposals) runs its async loss
+      lossFnAsync: asyncLossOf(model),
       data: trainData,
       optimizer,
       schedule: scheduleOf(data.train, lr),
@@ -265,4 +269,11 @@ export async function trainExperiment(cfg: LoadedConfig, opts: TrainExperimentOp
     await trainLoader.close();
     await valLoader?.close();
   }
+}
+
+/** The detector's async loss (`lossAsync`, e.g. Mask R-CNN) when the backend is webgpu, else undefined. */
+function asyncLossOf(model: unknown): AsyncLossFn<DetectionBatch> | undefined {
+  const m = model as { lossAsync?: (b: DetectionBatch, tape: TapePhases) => Promise<Record<string, tf.Scalar>> };
+  if (tf.getBackend() !== 'webgpu' || typeof m.lossAsync !== 'function') return undefined;
+  return (batch, _ctx, tape) => m.lossAsync!(batch, tape);
 }
