@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module.js';
-import { readSafetensors, writeSafetensors, type SafetensorsInput } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 import {
   describeState,
   toTiedetLayout,
@@ -74,9 +74,21 @@ const CHUNK_ELEMENTS = 16 * 1024 * 1024;
  * any problem unless `strict: false`; returns the report.
  */
 export function loadTorchWeights(module: Module, path: string, options: LoadTorchWeightsOptions = {}): WeightsReport {
+  return loadTorchState(module, readSafetensors(path), path, options);
+}
+
+/**
+ * `loadTorchWeights` on tensors already read (from a safetensors file, or any reader that yields PyTorch-layout
+ * tensors by name, such as a `.pth` reader); `path` names the source in reports and errors.
+ */
+export function loadTorchState(
+  module: Module,
+  file: Pick<SafetensorsFile, 'tensors' | 'metadata'>,
+  path: string,
+  options: LoadTorchWeightsOptions = {},
+): WeightsReport {
   const strict = options.strict ?? true;
   const mapName = options.mapName ?? ((k: string) => k);
-  const file = readSafetensors(path);
   const state = describeState(module);
 
   const report: WeightsReport = {
