@@ -79,27 +79,22 @@ function selectRows(t: SafetensorsTensor, rows: number[]): SafetensorsTensor {
   return { dtype: t.dtype, shape: [rows.length, ...t.shape.slice(1)], data: out };
 }
 
-/** A torchvision state → the same tensors under tiedet keys (rows changed where the class layout differs). */
-export function torchvisionToTiedet(file: WeightsFile, opts: { masks: boolean }): { file: WeightsFile; ignored: string[] } {
+/**
+ * A torchvision state with the class rows changed where tiedet's layout differs (keys kept, so reports and
+ * errors name the checkpoint's keys; `mapTorchvisionKey` renames them while loading).
+ */
+export function torchvisionRows(file: WeightsFile, opts: { masks: boolean }): WeightsFile {
   const tensors = new Map<string, SafetensorsTensor>();
-  const ignored: string[] = [];
   for (const [k, t] of file.tensors) {
-    const m = mapTorchvisionKey(k, opts);
-    if (m.key === null) {
-      ignored.push(k);
-      continue;
-    }
-    tensors.set(m.key, m.op ? selectRows(t, m.op.rows(t.shape[0]!)) : t);
+    const op = mapTorchvisionKey(k, opts).op;
+    tensors.set(k, op ? selectRows(t, op.rows(t.shape[0]!)) : t);
   }
-  return { file: { tensors, metadata: file.metadata }, ignored };
+  return { tensors, metadata: file.metadata };
 }
 
 /** Load a torchvision detection checkpoint into a torchvision preset (strict; see the file comment). */
 export function loadDetectorWeights(model: Module & { config: { kind: string; masks?: boolean } }, path: string): WeightsReport {
-  const raw = readWeightsFile(path);
   const masks = model.config.kind === 'retinanet' || model.config.masks !== false;
-  const { file, ignored } = torchvisionToTiedet(raw, { masks });
-  const report = loadTorchState(model, file, path);
-  report.ignoredKeys.push(...ignored);
-  return report;
+  const file = torchvisionRows(readWeightsFile(path), { masks });
+  return loadTorchState(model, file, path, { mapName: (k) => mapTorchvisionKey(k, { masks }).key });
 }
