@@ -16,6 +16,7 @@ import { makeSyntheticCommand } from './make-synthetic.js';
 import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
+import { inferCommand } from './infer.js';
 import { CliError, describeError } from './cli-error.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(analyzeLogsCommand)
     .command(trainCommand)
     .command(testCommand)
+    .command(inferCommand)
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()

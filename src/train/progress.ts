@@ -37,7 +37,8 @@ export interface ProgressUpdate {
   /** 1-based epoch and the number of epochs. */
   epoch: number;
   epochs: number;
-  lr: number;
+  /** Learning rate (not shown when absent, e.g. for inference). */
+  lr?: number;
   /** Loss terms to show (the total `loss` first if present). */
   losses: Readonly<Record<string, number>>;
 }
@@ -81,7 +82,7 @@ export function statusText(u: ProgressUpdate, total: number, itPerSec: number | 
   const speed = itPerSec === null ? '-- it/s' : itPerSec >= 1 ? `${itPerSec.toFixed(2)} it/s` : `${(1 / itPerSec).toFixed(2)} s/it`;
   const keys = Object.keys(u.losses).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
   const losses = keys.map((k) => `${k} ${formatValue(u.losses[k]!)}`).join(' ');
-  return `${u.iteration}/${total} ${pct}% ${speed} ETA ${eta}${losses ? `  ${losses}` : ''}  lr ${u.lr.toExponential(2)}`;
+  return `${u.iteration}/${total} ${pct}% ${speed} ETA ${eta}${losses ? `  ${losses}` : ''}${u.lr === undefined ? '' : `  lr ${u.lr.toExponential(2)}`}`;
 }
 
 export class ProgressBar {
