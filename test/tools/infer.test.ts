@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDetectorWeights } from '../../detectors/torchvision/weights.js';
-import { buildTorchvision, torchvisionConfig } from '../../tools/infer/models.js';
+import { buildTorchvision, torchvisionConfig, torchvisionInferModel } from '../../tools/infer/models.js';
 import { listImages } from '../../tools/infer/inputs.js';
 import { runInfer } from '../../tools/infer/run.js';
 import { trackTensors } from '../nn/helpers.js';
 import { FIXTURE } from '../detectors/torchvision/parity-helpers.js';
 import { runCli } from './run-cli.js';
+import { runInferCommand, type InferArgs } from '../../tools/infer.js';
 
 trackTensors('test');
 
@@ -26,6 +27,7 @@ writeFileSync(join(images, 'broken.jpg'), 'not an image');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const silent = { write: () => true, isTTY: false };
+const noop = (): void => {};
 
 describe('tiedet infer', () => {
   it("runs the README's example: results + images JSON, gallery, the unreadable file reported and skipped", () => {
@@ -51,21 +53,47 @@ describe('tiedet infer', () => {
     expect(e.code, e.stderr).toBe(0);
   });
 
-  it('bad input: one line, non-zero exit', () => {
+  it('--config: a tiedet config with its own weights file and the category ids of its annotation file', async () => {
+    const { loadConfig, buildModel } = await import('../../configs/load.js');
+    const { saveTorchWeights } = await import('../../src/io/checkpoint.js');
+    const cfg = await loadConfig('mask-rcnn_tiedresnet_synthetic_tiny');
+    const model = buildModel(cfg);
+    const w = join(dir, 'tiny.safetensors');
+    try {
+      saveTorchWeights(model, w);
+    } finally {
+      model.dispose();
+    }
+    const ann = join(dir, 'ann.json');
+    writeFileSync(ann, JSON.stringify({ images: [], annotations: [], categories: [{ id: 7, name: 'circle' }, { id: 3, name: 'square' }, { id: 9, name: 'triangle' }] }));
+    const out = join(dir, 'cfg-out');
+    const lines: string[] = [];
+    await runInferCommand(
+      { config: 'mask-rcnn_tiedresnet_synthetic_tiny', weights: w, images, out, 'cfg-options': [`data.val.annFile=${ann}`], backend: 'wasm' },
+      (l) => lines.push(l),
+      () => {},
+    );
+    expect(lines[0]).toMatch(/^wrote \d+ detections on 4 images/);
+    const imgs = JSON.parse(readFileSync(join(out, 'images.json'), 'utf8')) as { categories: { id: number }[] };
+    expect(imgs.categories.map((c) => c.id)).toEqual([3, 7, 9]);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { category_id: number }[];
+    expect(results.every((d) => [3, 7, 9].includes(d.category_id))).toBe(true);
+    await expect(runInferCommand({ config: 'x', model: 'torchvision:maskrcnn_tiny_fpn', weights: w, images, out }, noop, noop)).rejects.toThrow(
+      /^give either --config NAME or --model torchvision:NAME/,
+    );
+  });
+
+  it('bad input: one line, non-zero exit (in process: the CliError the CLI prints)', async () => {
     const noImages = join(dir, 'empty');
     mkdirSync(noImages);
     writeFileSync(join(noImages, 'a.jpg'), 'x');
     const w = join(FIXTURE, 'maskrcnn.safetensors');
-    const bad = runCli(['infer', '--model', 'torchvision:maskrcnn_tiny_fpn', '--weights', w, '--images', noImages, '--out', join(dir, 'o2')]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr.trim().split('\n').pop()).toMatch(/^tiedet: none of the 1 images could be read$/);
-    const unknown = runCli(['infer', '--model', 'torchvision:nope', '--weights', w, '--images', images, '--out', join(dir, 'o3')]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^tiedet: --model: unknown model 'torchvision:nope' \(known: torchvision:maskrcnn_resnet50_fpn/);
-    const wrong = runCli(['infer', '--model', 'torchvision:retinanet_tiny_fpn', '--weights', w, '--images', images, '--out', join(dir, 'o4')]);
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^tiedet: .*maskrcnn\.safetensors: cannot load into TvRetinaNet/);
-    expect(wrong.stderr).not.toMatch(/\n\s+at /);
+    const run = (a: Partial<InferArgs>) => runInferCommand({ weights: w, images, out: join(dir, 'o'), backend: 'wasm', ...a } as InferArgs, noop, noop);
+    await expect(run({ model: 'torchvision:maskrcnn_tiny_fpn', images: noImages })).rejects.toMatchObject({ message: 'none of the 1 images could be read', exitCode: 1 });
+    await expect(run({ model: 'torchvision:nope' })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--model: unknown model 'torchvision:nope' \(known: torchvision:maskrcnn_resnet50_fpn/) });
+    await expect(run({ model: 'torchvision:retinanet_tiny_fpn' })).rejects.toMatchObject({ exitCode: 1, message: expect.stringMatching(/maskrcnn\.safetensors: cannot load into TvRetinaNet/) });
+    await expect(run({ model: 'torchvision:retinanet_tiny_fpn', batch: 0 })).rejects.toMatchObject({ exitCode: 2, message: '--batch: expected a positive integer, got 0' });
+    await expect(run({ model: 'torchvision:retinanet_tiny_fpn', images: join(dir, 'nothing', '*.jpg') })).rejects.toMatchObject({ exitCode: 2 });
   });
 
   it('streams: the tensor count is flat over repeated runs (batch 2), the results identical', async () => {
@@ -77,7 +105,7 @@ describe('tiedet infer', () => {
       const counts: number[] = [];
       let first = '';
       for (let k = 0; k < 3; k++) {
-        const s = await runInfer({ model, images: list, out: join(dir, `loop${k}`), batch: 2, stream: silent });
+        const s = await runInfer({ model: torchvisionInferModel(model), images: list, out: join(dir, `loop${k}`), batch: 2, stream: silent });
         expect(s.read).toBe(4);
         counts.push(tf.memory().numTensors);
         const text = readFileSync(s.results, 'utf8');

@@ -10,8 +10,12 @@ import {
   smallVariant,
   type TvDetectorConfig,
 } from '../../detectors/torchvision/config.js';
+import { cocoCategories, isCocoLabel } from '../../detectors/torchvision/labels.js';
 import { TvRCNN } from '../../detectors/torchvision/rcnn.js';
 import { TvRetinaNet } from '../../detectors/torchvision/retinanet.js';
+import { tvTransform } from '../../detectors/torchvision/transform.js';
+import { loadDetectorWeights } from '../../detectors/torchvision/weights.js';
+import type { InferModel } from './run.js';
 
 export const TORCHVISION_MODELS = {
   maskrcnn_resnet50_fpn: maskrcnnResnet50Fpn,
@@ -35,4 +39,30 @@ export function torchvisionConfig(spec: string): TvDetectorConfig {
 
 export function buildTorchvision(cfg: TvDetectorConfig): TvDetector {
   return cfg.kind === 'rcnn' ? new TvRCNN(cfg) : new TvRetinaNet(cfg);
+}
+
+/** A torchvision preset as infer's model (labels are COCO ids; background and "N/A" are not written). */
+export function torchvisionInferModel(model: TvDetector): InferModel {
+  return {
+    prepare: (images) => tvTransform(images, model.config.transform),
+    predict: (batch) => model.predict(batch),
+    categoryOf: (label) => (isCocoLabel(label) ? label : null),
+    categories: cocoCategories(),
+    get training() {
+      return model.training;
+    },
+    train: (on) => model.train(on),
+  };
+}
+
+/** `--model torchvision:NAME --weights W`: the preset with its weights (through `loadDetectorWeights`). */
+export function loadTorchvisionModel(spec: string, weights: string): TvDetector {
+  const model = buildTorchvision(torchvisionConfig(spec));
+  try {
+    loadDetectorWeights(model, weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }

@@ -18,15 +18,26 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageError, readImage } from '../../data/image.js';
-import type { CocoResult, Detection } from '../../detectors/detector.js';
-import { cocoCategories, isCocoLabel } from '../../detectors/torchvision/labels.js';
-import { tvTransform, type TvInputImage } from '../../detectors/torchvision/transform.js';
+import type { CocoResult, Detection, DetectionBatch } from '../../detectors/detector.js';
+import type { TvInputImage } from '../../detectors/torchvision/transform.js';
 import { ProgressBar, type ProgressStream } from '../../src/train/progress.js';
-import type { TvDetector } from './models.js';
 import type { ImageList } from './inputs.js';
 
+/** What infer needs of a detector (tools/infer/models.ts makes one from a preset or a config). */
+export interface InferModel {
+  /** Decoded images → the detector's batch (its resize / normalisation / padding). */
+  prepare(images: readonly TvInputImage[]): DetectionBatch;
+  predict(batch: DetectionBatch): Detection[];
+  /** The COCO category id of a label, or null for a label that is not written (background, "N/A"). */
+  categoryOf(label: number): number | null;
+  /** COCO `categories` for the images JSON. */
+  categories: { id: number; name: string }[];
+  training: boolean;
+  train(on: boolean): unknown;
+}
+
 export interface InferOptions {
-  model: TvDetector;
+  model: InferModel;
   images: ImageList;
   out: string;
   /** Keep detections scoring ≥ this (default: the model's own threshold only). */
@@ -50,19 +61,19 @@ export interface InferSummary {
   gallery?: string;
 }
 
-function toRecords(d: Detection, scoreThr: number): { records: CocoResult[]; dropped: number } {
+function toRecords(d: Detection, scoreThr: number, categoryOf: (label: number) => number | null): { records: CocoResult[]; dropped: number } {
   const records: CocoResult[] = [];
   let dropped = 0;
   for (let i = 0; i < d.scores.length; i++) {
     const s = d.scores[i]!;
     if (s < scoreThr) continue;
-    const label = d.labels[i]!;
-    if (!isCocoLabel(label)) {
+    const cat = categoryOf(d.labels[i]!);
+    if (cat === null) {
       dropped++;
       continue;
     }
     const [x1, y1, x2, y2] = [d.boxes[4 * i]!, d.boxes[4 * i + 1]!, d.boxes[4 * i + 2]!, d.boxes[4 * i + 3]!];
-    const r: CocoResult = { image_id: d.imageId, category_id: label, bbox: [x1, y1, x2 - x1, y2 - y1], score: s };
+    const r: CocoResult = { image_id: d.imageId, category_id: cat, bbox: [x1, y1, x2 - x1, y2 - y1], score: s };
     if (d.masks) r.segmentation = d.masks[i]!;
     records.push(r);
   }
@@ -110,7 +121,7 @@ export async function runInfer(opts: InferOptions): Promise<InferSummary> {
         }
       }
       if (batchImages.length > 0) {
-        const batch = tvTransform(batchImages, model.config.transform);
+        const batch = model.prepare(batchImages);
         let dets: Detection[];
         try {
           dets = model.predict(batch);
@@ -120,7 +131,7 @@ export async function runInfer(opts: InferOptions): Promise<InferSummary> {
         for (const [k, d] of dets.entries()) {
           const im = batchImages[k]!;
           imageRecords.push({ id: im.imageId, file_name: names[im.imageId - b - 1]!, width: im.width, height: im.height });
-          const { records, dropped } = toRecords(d, scoreThr);
+          const { records, dropped } = toRecords(d, scoreThr, (l) => model.categoryOf(l));
           droppedNonCoco += dropped;
           detections += records.length;
           for (const r of records) {
@@ -137,7 +148,7 @@ export async function runInfer(opts: InferOptions): Promise<InferSummary> {
     model.train(wasTraining);
     bar.done();
   }
-  writeFileSync(imagesFile, JSON.stringify({ images: imageRecords, annotations: [], categories: cocoCategories() }));
+  writeFileSync(imagesFile, JSON.stringify({ images: imageRecords, annotations: [], categories: model.categories }));
   const seconds = (performance.now() - t0) / 1000;
   const summary: InferSummary = {
     images: images.files.length,
