@@ -140,7 +140,7 @@ export async function runInfer(opts: InferOptions): Promise<InferSummary> {
           }
         }
       }
-      bar.update({ iteration: Math.min(b + batchSize, images.files.length), epoch: 1, epochs: 1, losses: {} });
+      bar.update({ iteration: Math.min(b + batchSize, images.files.length), losses: {} });
     }
     writeSync(fd, '\n]\n');
   } finally {
