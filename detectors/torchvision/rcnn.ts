@@ -93,6 +93,7 @@ export class TvRCNN extends Module implements Detector {
         new RPNHead({ inChannels: config.fpnChannels, featChannels: config.fpnChannels, numAnchors: config.aspectRatios.length * config.anchorSizes[0]!.length, rng }),
       );
       this.roiHead = this.registerModule('roi_head', new TvRoiHeads(config, rng));
+      this.eval(); // inference presets: FrozenBatchNorm2d = BatchNorm with running statistics
     } catch (e) {
       this.dispose();
       throw e;

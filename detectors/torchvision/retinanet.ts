@@ -41,6 +41,7 @@ export class TvRetinaNet extends Module implements Detector {
         'bbox_head',
         new RetinaHead({ numClasses: config.numClasses, inChannels: c, featChannels: c, stackedConvs: 4, numAnchors: config.aspectRatios.length * config.anchorSizes[0]!.length, rng }),
       );
+      this.eval(); // inference presets: FrozenBatchNorm2d = BatchNorm with running statistics
     } catch (e) {
       this.dispose();
       throw e;
