@@ -66,8 +66,8 @@ for (const name of models) {
     const im = torchvisionInferModel(model);
     await runInfer({ model: im, images: listImages(warmDir), out: join(work, 'warm-out'), stream: silent });
     const s = await runInfer({ model: im, images: listImages(imgDir), out: join(work, `${name}-out`) });
-    rows.push([name, s.read, s.seconds, s.imagesPerSecond, tv!.seconds, tv!.imagesPerSecond, s.seconds / tv!.seconds, s.detections, tv!.detections]);
-    results.push({ model: name, images: s.read, tiedet: { seconds: s.seconds, imagesPerSecond: s.imagesPerSecond, detections: s.detections }, torchvision: tv });
+    rows.push([name, s.read, s.seconds, s.imagesPerSecond, tv!.seconds, tv!.imagesPerSecond, s.seconds / tv!.seconds, s.detections + s.droppedNonCoco, tv!.detections]);
+    results.push({ model: name, images: s.read, tiedet: { seconds: s.seconds, imagesPerSecond: s.imagesPerSecond, detections: s.detections + s.droppedNonCoco, written: s.detections }, torchvision: tv });
   } finally {
     model.dispose();
   }
