@@ -19,6 +19,7 @@ import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { convertCommand } from './convert.js';
+import { inferCommand } from './infer.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
 import { listConfigs } from '../configs/load.js';
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
         '`tiedet COMMAND --help` shows each command\'s options and examples. The demo: `npm run demo`.',
       ].join('\n'),
     )
+    .command(inferCommand)
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()

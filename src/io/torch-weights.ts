@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module.js';
-import { readSafetensors, writeSafetensors, type SafetensorsInput } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 import {
   describeState,
   toTiedetLayout,

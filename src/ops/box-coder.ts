@@ -36,7 +36,17 @@ export interface DecodeOptions extends DeltaCoderOptions {
   whRatioClip?: number;
   /** Clip to `maxShape` when given. Default true (mmdet). */
   clipBorder?: boolean;
+  /**
+   * torchvision's `BoxCoder(weights)` instead of mmdet's means / stds: deltas are DIVIDED by the weights
+   * ((10, 10, 5, 5) for the RoI heads, (1, 1, 1, 1) for RPN and RetinaNet), dw / dh are clamped from above only at
+   * `bbox_xform_clip` = log(1000/16), and centres are x1 + 0.5·w (torchvision's `decode_single`, step by step in
+   * float32). `means` / `stds` / `whRatioClip` must not be given with it.
+   */
+  weights?: Vec4;
 }
+
+/** torchvision's `bbox_xform_clip` (float32, as the clamp of a float32 tensor). */
+export const BBOX_XFORM_CLIP = Math.fround(Math.log(1000 / 16));
 
 /** mmdet's default `wh_ratio_clip`. */
 export const WH_RATIO_CLIP = 16 / 1000;
@@ -113,6 +123,7 @@ export function decodeDeltas(rois: BoxArray, deltas: Float32Array, opts: DecodeO
     throw new Error(`decodeDeltas: ${deltas.length} delta values for ${n} rois (need n × 4k)`);
   }
   const k = deltas.length / (4 * n);
+  if (opts.weights) return decodeTorchvision(rois, deltas, n, k, opts);
   const means = meansOf(opts).map(f);
   const stds = stdsOf(opts).map(f);
   const maxRatio = maxDeltaRatio(opts.whRatioClip);
@@ -143,6 +154,55 @@ export function decodeDeltas(rois: BoxArray, deltas: Float32Array, opts: DecodeO
       let y1 = f(gy - halfH);
       let x2 = f(gx + halfW);
       let y2 = f(gy + halfH);
+      if (clip) {
+        x1 = x1 < 0 ? 0 : x1 > maxW ? maxW : x1;
+        x2 = x2 < 0 ? 0 : x2 > maxW ? maxW : x2;
+        y1 = y1 < 0 ? 0 : y1 > maxH ? maxH : y1;
+        y2 = y2 < 0 ? 0 : y2 > maxH ? maxH : y2;
+      }
+      out[o] = x1;
+      out[o + 1] = y1;
+      out[o + 2] = x2;
+      out[o + 3] = y2;
+    }
+  }
+  return out;
+}
+
+/** torchvision `BoxCoder.decode_single` (+ `clip_boxes_to_image` with `maxShape`); see `DecodeOptions.weights`. */
+function decodeTorchvision(rois: BoxArray, deltas: Float32Array, n: number, k: number, opts: DecodeOptions): Float32Array {
+  if (opts.means || opts.stds || opts.whRatioClip !== undefined) {
+    throw new Error('decodeDeltas: give either torchvision `weights` or mmdet `means` / `stds` / `whRatioClip`, not both');
+  }
+  const w = opts.weights!;
+  checkVec4(w, 'weights');
+  if (w.some((x) => x === 0)) throw new Error(`box coder: weights must be non-zero, got [${w.join(', ')}]`);
+  const [wx, wy, ww, wh] = w.map(f) as unknown as Vec4;
+  const clip = (opts.clipBorder ?? true) && opts.maxShape !== undefined;
+  const [maxH, maxW] = opts.maxShape ?? [0, 0];
+  const out = new Float32Array(deltas.length);
+  for (let i = 0; i < n; i++) {
+    const r = i * 4;
+    const width = f(rois[r + 2]! - rois[r]!);
+    const height = f(rois[r + 3]! - rois[r + 1]!);
+    const cx = f(rois[r]! + f(0.5 * width));
+    const cy = f(rois[r + 1]! + f(0.5 * height));
+    for (let c = 0; c < k; c++) {
+      const o = (i * k + c) * 4;
+      const dx = f(deltas[o]! / wx);
+      const dy = f(deltas[o + 1]! / wy);
+      let dw = f(deltas[o + 2]! / ww);
+      let dh = f(deltas[o + 3]! / wh);
+      if (dw > BBOX_XFORM_CLIP) dw = BBOX_XFORM_CLIP;
+      if (dh > BBOX_XFORM_CLIP) dh = BBOX_XFORM_CLIP;
+      const px = f(f(dx * width) + cx);
+      const py = f(f(dy * height) + cy);
+      const hw = f(0.5 * f(f(Math.exp(dw)) * width));
+      const hh = f(0.5 * f(f(Math.exp(dh)) * height));
+      let x1 = f(px - hw);
+      let y1 = f(py - hh);
+      let x2 = f(px + hw);
+      let y2 = f(py + hh);
       if (clip) {
         x1 = x1 < 0 ? 0 : x1 > maxW ? maxW : x1;
         x2 = x2 < 0 ? 0 : x2 > maxW ? maxW : x2;

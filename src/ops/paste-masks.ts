@@ -15,6 +15,13 @@
  * probability within ~1e-6 of the threshold could binarise differently. A reversed box (x1 < x0) pastes a mirrored mask over whatever region is left, as mmdet does.
  *
  * Boxes are in the pixels of the image the masks are pasted into (rescale detections to the original image first).
+ *
+ * `semantics: 'torchvision'` pastes as torchvision's `paste_masks_in_image` instead (`pasteMaskProbsTorchvision`):
+ * the M×M mask is zero-padded to (M + 2)², its box widened by (M + 2)/M about the centre (float32) and truncated
+ * to integers (int64 cast: toward zero), the padded mask resized to (⌊y1 − y0 + 1⌋, ⌊x1 − x0 + 1⌋) pixels with
+ * `F.interpolate(bilinear, align_corners=False)` (source (i + 0.5)·in/out − 0.5, clamped at 0; float32), and placed
+ * with its top-left corner at (x0, y0), cut at the image border. torchvision returns probabilities; its COCO
+ * evaluation binarises with `> 0.5` (`strict: true`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { encode, type Rle } from '../structures/rle.js';
@@ -23,6 +30,10 @@ import { readBoxes, type BoxesInput } from './roi-align.js';
 export interface PasteOptions {
   /** Binarisation threshold (mmdet `mask_thr_binary`); default 0.5. A pixel is foreground when prob ≥ threshold. */
   threshold?: number;
+  /** Foreground when prob > threshold (torchvision's evaluation) instead of ≥ (mmdet). Default false. */
+  strict?: boolean;
+  /** Whose paste: 'mmdet' (default; grid_sample) or 'torchvision' (expand + resize; see the file comment). */
+  semantics?: 'mmdet' | 'torchvision';
 }
 
 /** One pasted probability map: the region of the image it covers and its values there (zero elsewhere). */
@@ -125,6 +136,75 @@ export function pasteMaskProbs(
   return { x0, y0, x1, y1, values };
 }
 
+/** torchvision's bilinear source index and weights along one axis (`F.interpolate`, align_corners=False). */
+function resizeAxis(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; l0: Float32Array; l1: Float32Array } {
+  const f = Math.fround;
+  const scale = f(inSize / outSize);
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const l0 = new Float32Array(outSize);
+  const l1 = new Float32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    let src = f(f(scale * f(o + 0.5)) - 0.5);
+    if (src < 0) src = 0;
+    const lo = Math.floor(src);
+    const lam = Math.min(Math.max(f(src - lo), 0), 1);
+    i0[o] = lo;
+    i1[o] = lo < inSize - 1 ? lo + 1 : lo;
+    l1[o] = lam;
+    l0[o] = f(1 - lam);
+  }
+  return { i0, i1, l0, l1 };
+}
+
+/**
+ * torchvision `paste_mask_in_image` of one M×M mask (`prob` at `offset`) after `expand_masks` / `expand_boxes`
+ * (padding 1): see the file comment. `box` is the unexpanded detection box in image pixels.
+ */
+export function pasteMaskProbsTorchvision(
+  prob: ArrayLike<number>,
+  M: number,
+  box: ArrayLike<number>,
+  imgH: number,
+  imgW: number,
+  offset = 0,
+): PastedMask {
+  const f = Math.fround;
+  const scale = f((M + 2) / M);
+  const wHalf = f(f(f(box[2]! - box[0]!) * 0.5) * scale);
+  const hHalf = f(f(f(box[3]! - box[1]!) * 0.5) * scale);
+  const xc = f(f(box[2]! + box[0]!) * 0.5);
+  const yc = f(f(box[3]! + box[1]!) * 0.5);
+  const b0 = Math.trunc(f(xc - wHalf));
+  const b1 = Math.trunc(f(yc - hHalf));
+  const b2 = Math.trunc(f(xc + wHalf));
+  const b3 = Math.trunc(f(yc + hHalf));
+  const w = Math.max(b2 - b0 + 1, 1);
+  const h = Math.max(b3 - b1 + 1, 1);
+  const x0 = Math.max(b0, 0);
+  const x1 = Math.min(b2 + 1, imgW);
+  const y0 = Math.max(b1, 0);
+  const y1 = Math.min(b3 + 1, imgH);
+  const rw = Math.max(x1 - x0, 0);
+  const rh = Math.max(y1 - y0, 0);
+  const values = new Float32Array(rw * rh);
+  if (rw === 0 || rh === 0) return { x0, y0, x1, y1, values };
+  const P = M + 2;
+  const at = (r: number, c: number): number => (r >= 1 && r <= M && c >= 1 && c <= M ? prob[offset + (r - 1) * M + (c - 1)]! : 0);
+  const xs = resizeAxis(P, w);
+  const ys = resizeAxis(P, h);
+  for (let i = 0; i < rh; i++) {
+    const yy = y0 + i - b1;
+    const [r0, r1, h0, h1] = [ys.i0[yy]!, ys.i1[yy]!, ys.l0[yy]!, ys.l1[yy]!];
+    for (let j = 0; j < rw; j++) {
+      const xx = x0 + j - b0;
+      const [c0, c1, w0, w1] = [xs.i0[xx]!, xs.i1[xx]!, xs.l0[xx]!, xs.l1[xx]!];
+      values[i * rw + j] = h0 * (w0 * at(r0, c0) + w1 * at(r0, c1)) + h1 * (w0 * at(r1, c0) + w1 * at(r1, c1));
+    }
+  }
+  return { x0, y0, x1, y1, values };
+}
+
 /** Probabilities as a flat Float32Array and M, from a tensor [N, M, M] (or [N, M, M, 1]) or a flat array. */
 function readProbs(probs: tf.Tensor | Float32Array, N: number, maskSize: number | undefined): { data: Float32Array; M: number } {
   if (probs instanceof tf.Tensor) {
@@ -171,6 +251,8 @@ export function pasteMasks(
     throw new RangeError(`${WHO}: image size must be positive integers, got ${imgH}×${imgW}`);
   }
   const thr = opts.threshold ?? 0.5;
+  const strict = opts.strict ?? false;
+  const paste = opts.semantics === 'torchvision' ? pasteMaskProbsTorchvision : pasteMaskProbs;
   if (!Number.isFinite(thr)) throw new RangeError(`${WHO}: threshold must be a finite number, got ${thr}`);
   const flat = readBoxes(boxes, 'boxes', WHO);
   const N = flat.length / 4;
@@ -179,7 +261,7 @@ export function pasteMasks(
   const band = new Uint8Array(imgH * imgW);
   const out: Rle[] = [];
   for (let i = 0; i < N; i++) {
-    const p = pasteMaskProbs(data, M, flat.subarray(4 * i, 4 * i + 4), imgH, imgW, i * M * M);
+    const p = paste(data, M, flat.subarray(4 * i, 4 * i + 4), imgH, imgW, i * M * M);
     const w = p.x1 - p.x0;
     const h = p.y1 - p.y0;
     if (w <= 0 || h <= 0) {
@@ -187,7 +269,10 @@ export function pasteMasks(
       continue;
     }
     for (let r = 0; r < h; r++) {
-      for (let c = 0; c < w; c++) if (p.values[r * w + c]! >= thr) band[c * imgH + p.y0 + r] = 1;
+      for (let c = 0; c < w; c++) {
+        const v = p.values[r * w + c]!;
+        if (strict ? v > thr : v >= thr) band[c * imgH + p.y0 + r] = 1;
+      }
     }
     out.push(widen(encode(band.subarray(0, w * imgH), imgH, w, 'col'), p.x0, imgW));
     for (let c = 0; c < w; c++) band.fill(0, c * imgH + p.y0, c * imgH + p.y1);

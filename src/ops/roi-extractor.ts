@@ -44,6 +44,11 @@ export interface RoiExtractorOptions {
   finestScale?: number;
   /** RoIAlign half-pixel offset; default true (mmcv's default). */
   aligned?: boolean;
+  /**
+   * Which rule picks a box's level: 'mmdet' (default; `finestScale`) or 'torchvision' (`MultiScaleRoIAlign`'s
+   * `LevelMapper`: ⌊4 + log2(√(wh)/224) + 1e-6⌋ clamped to [log2 of the first stride, log2 of the last]).
+   */
+  levelMapper?: 'mmdet' | 'torchvision';
 }
 
 export const DEFAULT_STRIDES: readonly number[] = [4, 8, 16, 32];
@@ -66,6 +71,26 @@ export function mapRoiLevels(boxes: Float32Array, numLevels: number, finestScale
     const scale = f(Math.sqrt(f(h * w)));
     const lvl = Math.floor(f(Math.log2(f(f(scale / fs) + eps))));
     out[k] = Number.isNaN(lvl) ? -1 : Math.min(Math.max(lvl, 0), numLevels - 1);
+  }
+  return out;
+}
+
+/**
+ * torchvision's `LevelMapper` (canonical scale 224 at level 4, ε 1e-6, float32 as torch) for levels whose strides
+ * are 2^kMin … 2^(kMin + numLevels − 1): the 0-based level of each box, −1 for a NaN scale (no level, zeros).
+ */
+export function mapRoiLevelsTorchvision(boxes: Float32Array, strides: readonly number[]): Int32Array {
+  const kMin = Math.round(Math.log2(strides[0]!));
+  const kMax = Math.round(Math.log2(strides[strides.length - 1]!));
+  const f = Math.fround;
+  const K = boxes.length >> 2;
+  const out = new Int32Array(K);
+  const eps = f(1e-6);
+  for (let k = 0; k < K; k++) {
+    const area = f(f(boxes[4 * k + 2]! - boxes[4 * k]!) * f(boxes[4 * k + 3]! - boxes[4 * k + 1]!));
+    const s = f(Math.sqrt(area));
+    const lvl = Math.floor(f(f(4 + f(Math.log2(f(s / 224)))) + eps));
+    out[k] = Number.isNaN(lvl) ? -1 : Math.min(Math.max(lvl, kMin), kMax) - kMin;
   }
   return out;
 }
@@ -121,7 +146,8 @@ export function extractRoiFeatures(
   const flat = readBoxes(boxes, 'boxes', 'extractRoiFeatures');
   const K = flat.length / 4;
   const batch = readBatchIndices(batchIndices, K, N, 'extractRoiFeatures');
-  const levels = mapRoiLevels(flat, L, opts.finestScale ?? 56);
+  const levels =
+    opts.levelMapper === 'torchvision' ? mapRoiLevelsTorchvision(flat, strides) : mapRoiLevels(flat, L, opts.finestScale ?? 56);
 
   const plans = planLevels(flat, batch, levels, dims, strides, {
     outputSize: [outH, outW],

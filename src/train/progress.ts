@@ -34,10 +34,11 @@ export interface ProgressOptions {
 export interface ProgressUpdate {
   /** Completed iterations (1-based count). */
   iteration: number;
-  /** 1-based epoch and the number of epochs. */
-  epoch: number;
-  epochs: number;
-  lr: number;
+  /** 1-based epoch and the number of epochs (not shown when absent, e.g. for inference). */
+  epoch?: number;
+  epochs?: number;
+  /** Learning rate (not shown when absent, e.g. for inference). */
+  lr?: number;
   /** Loss terms to show (the total `loss` first if present). */
   losses: Readonly<Record<string, number>>;
 }
@@ -81,7 +82,11 @@ export function statusText(u: ProgressUpdate, total: number, itPerSec: number | 
   const speed = itPerSec === null ? '-- it/s' : itPerSec >= 1 ? `${itPerSec.toFixed(2)} it/s` : `${(1 / itPerSec).toFixed(2)} s/it`;
   const keys = Object.keys(u.losses).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
   const losses = keys.map((k) => `${k} ${formatValue(u.losses[k]!)}`).join(' ');
-  return `${u.iteration}/${total} ${pct}% ${speed} ETA ${eta}${losses ? `  ${losses}` : ''}  lr ${u.lr.toExponential(2)}`;
+  return `${u.iteration}/${total} ${pct}% ${speed} ETA ${eta}${losses ? `  ${losses}` : ''}${u.lr === undefined ? '' : `  lr ${u.lr.toExponential(2)}`}`;
+}
+
+function epochText(u: ProgressUpdate): string {
+  return u.epoch === undefined ? '' : `epoch ${u.epoch}/${u.epochs} `;
 }
 
 export class ProgressBar {
@@ -135,13 +140,13 @@ export class ProgressBar {
         this.draw(u);
       }
     } else if (u.iteration % this.every === 0 || u.iteration >= this.total) {
-      this.stream.write(`epoch ${u.epoch}/${u.epochs} ${statusText(u, this.total, this.speed())}\n`);
+      this.stream.write(`${epochText(u)}${statusText(u, this.total, this.speed())}\n`);
     }
   }
 
   private draw(u: ProgressUpdate): void {
     const cols = this.stream.columns && this.stream.columns > 20 ? this.stream.columns : 100;
-    const head = `epoch ${u.epoch}/${u.epochs} `;
+    const head = epochText(u);
     const barWidth = Math.max(5, Math.min(30, Math.floor(cols / 5)));
     let line = `${head}${renderBar(this.total > 0 ? u.iteration / this.total : 1, barWidth)} ${statusText(u, this.total, this.speed())}`;
     if (line.length > cols - 1) line = line.slice(0, cols - 1);
