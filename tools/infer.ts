@@ -51,9 +51,9 @@ export async function runInferCommand(args: InferArgs, out: (s: string) => void,
     } else {
       const { loadConfig, buildModel } = await import('../configs/load.js');
       const cfg = await loadConfig(args.config!, { cfgOptions: (args['cfg-options'] ?? []).map(String) });
-      const m = buildModel(cfg);
+      const { configInferModel, configCategoryCount } = await import('./infer/config-model.js');
+      const m = buildModel(cfg, configCategoryCount(cfg), cfg.data.data.val.annFile);
       try {
-        const { configInferModel } = await import('./infer/config-model.js');
         [model, dispose] = [configInferModel(cfg, m, args.weights), () => m.dispose()];
       } catch (e) {
         m.dispose();

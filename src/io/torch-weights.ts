@@ -66,6 +66,10 @@ export interface WeightsReport {
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
+/** The first few items of a list for an error message, and how many more there are (the report has them all). */
+const firstOf = (items: readonly string[], sep: string, n = 6): string =>
+  items.slice(0, n).join(sep) + (items.length > n ? `${sep === ', ' ? ', ' : sep}… and ${items.length - n} more` : '');
+
 /** At most this many float32 values are turned into tensors at once (bounds the peak memory of a load). */
 const CHUNK_ELEMENTS = 16 * 1024 * 1024;
 
@@ -152,11 +156,11 @@ export function loadTorchState(module: Module, source: TorchStateSource, options
     const list = report.mismatchedKeys.map(
       (m) => `${m.fileKey === m.key ? m.key : `${m.fileKey} → ${m.key}`}: file ${fmt(m.fileShape)}, module ${fmt(m.expectedShape)}`,
     );
-    problems.push(`size mismatch for ${list.length} key(s) (PyTorch layout):\n    ${list.join('\n    ')}`);
+    problems.push(`size mismatch for ${list.length} key(s) (PyTorch layout):\n    ${firstOf(list, '\n    ')}`);
   }
-  if (report.missingKeys.length) problems.push(`missing ${report.missingKeys.length} key(s): ${report.missingKeys.join(', ')}`);
+  if (report.missingKeys.length) problems.push(`missing ${report.missingKeys.length} key(s): ${firstOf(report.missingKeys, ', ')}`);
   if (report.unexpectedKeys.length) {
-    problems.push(`unexpected ${report.unexpectedKeys.length} key(s): ${report.unexpectedKeys.join(', ')}`);
+    problems.push(`unexpected ${report.unexpectedKeys.length} key(s): ${firstOf(report.unexpectedKeys, ', ')}`);
   }
   if (strict && problems.length) {
     throw new WeightsMismatchError(

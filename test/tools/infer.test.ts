@@ -57,7 +57,7 @@ describe('tiedet infer', () => {
     const { loadConfig, buildModel } = await import('../../configs/load.js');
     const { saveTorchWeights } = await import('../../src/io/torch-weights.js');
     const cfg = await loadConfig('mask-rcnn_tiedresnet_synthetic_tiny');
-    const model = buildModel(cfg);
+    const model = buildModel(cfg, 3);
     const w = join(dir, 'tiny.safetensors');
     try {
       saveTorchWeights(model, w);
