@@ -16,7 +16,7 @@
  *   the source file and the overrides, so a run can be reproduced and its checkpoints tested later.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Detector } from '../detectors/detector.js';
 import { hashConfig } from '../src/train/checkpoint-state.js';
@@ -73,6 +73,37 @@ export function resolveConfigFile(spec: string, dir = CONFIG_DIR): string {
   throw new ConfigError(`CONFIG '${spec}': no such file`);
 }
 
+/**
+ * Imports a config module. A .ts/.mts file is imported as it is when TypeScript runs natively (tsx, the tests);
+ * from the compiled CLI, tsx's loader API compiles it on the fly (tsx is a runtime dependency), so `tiedet train
+ * my_config.ts` works from any folder.
+ */
+async function importConfigModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!/\.m?ts$/.test(file) || (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !/Unknown file extension/.test(String((e as Error).message)))) throw e;
+  }
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+}
+
+/**
+ * When the CLI runs compiled (dist/configs) and a shipped config's source (configs/NAME.ts) is newer than its
+ * compiled copy, the user edited it: load the source (what they expect) and say so.
+ */
+function newerSource(file: string): string | null {
+  if (!file.endsWith('.js') || !file.includes(`${sep}dist${sep}configs${sep}`)) return null;
+  const src = join(dirname(file), '..', '..', 'configs', `${basename(file, '.js')}.ts`);
+  try {
+    return existsSync(src) && statSync(src).mtimeMs > statSync(file).mtimeMs ? src : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface LoadConfigOptions {
   /** `a.b=c` overrides, applied in order. */
   cfgOptions?: readonly string[];
@@ -93,6 +124,8 @@ export interface LoadedConfig {
   data: ConfigData;
   /** The overrides given. */
   cfgOptions: string[];
+  /** Things the user should know about how the config was found (printed by the commands). */
+  notes: string[];
 }
 
 function isConfigLike(v: unknown): v is ExperimentConfig {
@@ -101,17 +134,23 @@ function isConfigLike(v: unknown): v is ExperimentConfig {
 
 /** Imports `spec`, applies overrides and `seed`, validates. Errors are `ConfigError` / `CfgOptionError` (one line). */
 export async function loadConfig(spec: string, opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
-  const file = resolveConfigFile(spec, opts.dir);
+  const resolved = resolveConfigFile(spec, opts.dir);
+  const source = newerSource(resolved);
+  const file = source ?? resolved;
+  const notes = source ? [`${source} is newer than its compiled copy ${resolved}: using the source (npm run build updates dist/)`] : [];
   const name = basename(file).replace(/\.(ts|js|mts|mjs)$/, '');
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importConfigModule(file);
   } catch (e) {
     const msg = (e as Error).message?.split('\n')[0] ?? String(e);
-    const hint = /Unknown file extension "\.ts"/.test(msg) ? ' (a .ts config needs the TypeScript loader: run through `npx tsx`, or compile it to .js)' : '';
-    throw new ConfigError(`${file}: cannot load the config: ${msg}${hint}`);
+    throw new ConfigError(`${file}: cannot load the config: ${msg}`);
   }
-  const exported = mod.default ?? mod.config;
+  let exported = mod.default ?? mod.config;
+  // a .ts file outside an ESM package compiles as CommonJS: its ES default export sits one level down
+  if (exported !== null && typeof exported === 'object' && !('model' in exported) && 'default' in exported) {
+    exported = (exported as { default: unknown }).default;
+  }
   if (!isConfigLike(exported)) {
     throw new ConfigError(`${file}: expected a default export { model, data, train, test } (an ExperimentConfig), got ${exported === undefined ? 'no default export' : typeof exported}`);
   }
@@ -137,7 +176,7 @@ export async function loadConfig(spec: string, opts: LoadConfigOptions = {}): Pr
   // `--cfg-options numClasses=8` on an 'auto' config arrives as the string '8'
   if (typeof data.numClasses === 'string' && /^\s*\d+\s*$/.test(data.numClasses)) data.numClasses = Number(data.numClasses);
   validateConfigData(data, cfgOptions.length || opts.seed !== undefined ? `${file} (with the overrides)` : file);
-  return { name, file, model, data, cfgOptions };
+  return { name, file, model, data, cfgOptions, notes };
 }
 
 /**

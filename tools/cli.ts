@@ -20,6 +20,7 @@ import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { convertCommand } from './convert.js';
 import { inferCommand } from './infer.js';
+import { printConfigCommand } from './print-config.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
 import { listConfigs } from '../configs/load.js';
@@ -30,17 +31,6 @@ export async function main(argv: string[]): Promise<number> {
   const parser: ReturnType<typeof yargs> = yargs(normalizeArgv(argv))
     .scriptName('tiedet')
     .usage('$0 <command> [options]\n\nObject detection and instance segmentation with Tied Block Convolution.')
-    .option('backend', {
-      type: 'string',
-      choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const,
-      describe: 'TF.js backend (default: TIEDET_BACKEND or auto = tensorflow → webgpu (GPU adapters only) → wasm → cpu)',
-      global: true,
-    })
-    .option('threads', {
-      type: 'number',
-      describe: 'wasm threads (default: TIEDET_THREADS or the number of logical cores)',
-      global: true,
-    })
     .middleware((args): void => checkOptionValues(args, kindsOf()))
     .command(infoCommand)
     .command(evalCommand)
@@ -65,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       ].join('\n'),
     )
     .command(inferCommand)
+    .command(printConfigCommand)
     .demandCommand(1, 'Name a command; `tiedet --help` lists them.')
     .strict()
     .recommendCommands()

@@ -7,6 +7,8 @@
  * (src/io/weights-file.ts reads the file). TF.js loads only when the command runs.
  */
 import type { CommandModule } from 'yargs';
+import { engineOptions } from './cli-args.js';
+import { DEFAULT_SCORE_THR } from './render/defaults.js';
 import { CliError } from './cli-error.js';
 import type { InferModel } from './infer/run.js';
 
@@ -81,13 +83,13 @@ export const inferCommand: CommandModule<object, InferArgs> = {
   command: 'infer',
   describe: 'Run a detector (torchvision COCO presets) on a folder of images: COCO results + images JSON, optional rendering',
   builder: (y) =>
-    y
+    engineOptions(y)
       .option('model', { type: 'string', describe: 'torchvision:maskrcnn_resnet50_fpn | torchvision:fasterrcnn_resnet50_fpn | torchvision:retinanet_resnet50_fpn' })
       .option('config', { type: 'string', describe: 'a tiedet config (file or name in configs/); --weights: safetensors with its (mmdetection) key names' })
       .option('weights', { type: 'string', demandOption: true, describe: 'weights file (.safetensors with torchvision state-dict keys)' })
       .option('images', { type: 'string', demandOption: true, describe: 'folder of images, or a glob such as photos/*.jpg' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder: results.json, images.json, summary.json, render/' })
-      .option('score-thr', { type: 'number', describe: 'write detections scoring at least this (default: all the model keeps); also the drawing threshold (default 0.5)' })
+      .option('score-thr', { type: 'number', describe: `write detections scoring at least this (default: all the model keeps); also the drawing threshold (default ${DEFAULT_SCORE_THR}, as render and test)` })
       .option('render', { type: 'boolean', describe: 'draw the detections and write a gallery into OUT/render' })
       .option('batch', { type: 'number', describe: 'images per forward pass (default 1)' })
       .option('cfg-options', { type: 'string', array: true, describe: 'with --config: override config fields, a.b=c (e.g. data.val.annFile=… for the category ids)' })

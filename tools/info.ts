@@ -1,6 +1,7 @@
 /** `tiedet info`: which backend runs, with how many threads, and why the GPU backend is or is not in use. */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import type { CommandModule } from 'yargs';
+import { engineOptions } from './cli-args.js';
 import type { BackendRequest, EngineInfo } from '../src/engine/index.js';
 
 export interface InfoArgs {
@@ -56,7 +57,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   command: 'info',
   describe: 'Show the TF.js backend in use (tensorflow-gpu, webgpu, wasm or cpu), the WebGPU adapter, threads, SIMD and versions',
   builder: (y) =>
-    y
+    engineOptions(y)
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
       .example('$0 info', 'backend, threads and versions')
       .example('$0 info --backend cpu --json', 'what the cpu backend reports, as JSON') as never,

@@ -10,6 +10,7 @@
  * The name → factory table of the presets is tools/backbone-presets.ts (shared with the benchmarks).
  */
 import type { CommandModule } from 'yargs';
+import { engineOptions } from './cli-args.js';
 
 import type { BackendRequest } from '../src/engine/index.js';
 import { loadPresets, parseInput, PRESETS, selectPresets, type PresetEntry, type PresetsModule } from './backbone-presets.js';
@@ -112,7 +113,7 @@ export const paramsCommand: CommandModule<object, ParamsArgs> = {
   command: 'params',
   describe: 'Parameters and GMACs of every backbone preset (a Table-1-style comparison with ResNet-50)',
   builder: (y) =>
-    y
+    engineOptions(y)
       .option('input', { type: 'string', default: '224x224', describe: 'input size HEIGHTxWIDTH (e.g. 224x224, 800x1333)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
       .option('presets', { type: 'string', describe: `comma-separated subset (default: all): ${PRESETS.map((p) => p.name).join(', ')}` })

@@ -9,6 +9,7 @@ import type { IouType } from '../eval/cocoeval.js';
 import { CliError } from './cli-error.js';
 import { assertOutputDirNotInputDir, assertOutputsNotInputs } from './safe-output.js';
 import { join } from 'node:path';
+import { DEFAULT_SCORE_THR } from './render/defaults.js';
 import { drawJobOptions, drawingOptions, printDrawReport, runDrawJob, selectionOptions, type DrawArgs } from './render/cli-options.js';
 
 export interface RenderArgs extends DrawArgs {
@@ -72,7 +73,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
           .option('results', { type: 'string', demandOption: true, describe: 'COCO results JSON (a list of detections)' })
           .option('gt', { type: 'string', describe: 'COCO annotation JSON (required: file names and sizes; its annotations give AP and the GT panel)' })
           .option('out', { type: 'string', demandOption: true, describe: 'output folder (images + index.html)' })
-          .option('score-thr', { type: 'number', default: 0.5, describe: 'draw detections with score ≥ this (AP uses all)' })
+          .option('score-thr', { type: 'number', default: DEFAULT_SCORE_THR, describe: 'draw detections with score ≥ this (AP uses all)' })
           .option('iou-type', { type: 'string', choices: ['segm', 'bbox'] as const, describe: 'segm: masks + boxes; bbox: boxes only (default: segm when the results have masks)' }),
       ).option('side-by-side', { type: 'boolean', default: false, describe: 'ground truth left, predictions right, AP in a caption strip' }),
       'malformed results',

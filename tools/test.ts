@@ -7,6 +7,8 @@
 import type { CommandModule } from 'yargs';
 import type { IouType } from '../eval/cocoeval.js';
 import { MAX_BOOTSTRAP } from '../eval/occlusion-report.js';
+import { engineOptions } from './cli-args.js';
+import { DEFAULT_SCORE_THR } from './render/defaults.js';
 import { CliError, runCliError } from './cli-error.js';
 
 export interface TestArgs {
@@ -40,10 +42,6 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
   const evalTypes = parseEvalTypes(args.eval);
   const count = args['render-count'];
   if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new CliError(`--render-count: expected a positive integer, got ${count}`, 2);
-  const thr = args['score-thr'];
-  if (thr !== undefined && !(Number.isFinite(thr) && thr >= 0 && thr <= 1)) {
-    throw new CliError(`--score-thr: expected a number from 0 to 1 (0 draws every detection), got ${String(thr)}`, 2);
-  }
   const bootstrap = args.bootstrap;
   if (bootstrap !== undefined && !(Number.isInteger(bootstrap) && bootstrap >= 0 && bootstrap <= MAX_BOOTSTRAP)) {
     throw new CliError(`--bootstrap: expected an integer from 0 to ${MAX_BOOTSTRAP.toLocaleString('en-US')}, got ${bootstrap}`, 2);
@@ -58,7 +56,8 @@ export async function runTest(args: TestArgs, out: (s: string) => void, err: (s:
     const cfg = await loadConfig(args.config, { cfgOptions: (args['cfg-options'] ?? []).map(String) });
     const { initEngine } = await import('../src/engine/index.js');
     const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
-    err(`tiedet test: ${cfg.name} on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
+    err(`tiedet test: ${cfg.name} (${cfg.file}) on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
+    for (const n of cfg.notes) err(`tiedet: note: ${n}\n`);
     const { testExperiment } = await import('./runner/run-test.js');
     const r = await testExperiment(cfg, args.checkpoint ?? null, {
       weights: args.weights,
@@ -88,7 +87,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
   command: 'test <config> [checkpoint]',
   describe: 'Test a checkpoint on the config\'s val split: COCO results JSON, evaluation, occlusion report, rendered predictions',
   builder: (y) =>
-    y
+    engineOptions(y)
       .positional('config', { type: 'string', demandOption: true, describe: 'config file or name in configs/ (the one the checkpoint was trained with)' })
       .positional('checkpoint', { type: 'string', describe: 'checkpoint .json (or its stem, a tensor file, or a work dir for its latest); or use --weights' })
       .option('weights', { type: 'string', describe: 'PyTorch weights instead of a checkpoint: .pth (state dict, mmdetection 2.x/3.x checkpoint) or .safetensors' })
@@ -99,7 +98,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
       .option('bootstrap', { type: 'number', describe: 'bootstrap replicates of the occlusion report (default 200; 0 = no intervals)' })
       .option('render', { type: 'string', describe: 'render predictions next to the ground truth, with an index.html gallery, into this folder' })
       .option('render-count', { type: 'number', describe: 'images to render, spread from least to most occluded (default 16)' })
-      .option('score-thr', { type: 'number', describe: 'draw detections scoring at least this (default 0.3)' })
+      .option('score-thr', { type: 'number', describe: `draw detections scoring at least this (default ${DEFAULT_SCORE_THR}, as render and infer)` })
       .option('cfg-options', { type: 'string', array: true, describe: 'override config fields: a.b=c (e.g. data.val.annFile=… test.scoreThr=0.1)' })
       .option('allow-config-change', { type: 'boolean', describe: 'test even if the checkpoint was trained with another config' })
       .example(

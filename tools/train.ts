@@ -5,6 +5,7 @@
  * TF.js and the data pipeline load only when the command runs.
  */
 import type { CommandModule } from 'yargs';
+import { engineOptions } from './cli-args.js';
 import { CliError, runCliError } from './cli-error.js';
 
 export interface TrainArgs {
@@ -37,6 +38,7 @@ export async function runTrain(args: TrainArgs, out: (s: string) => void, err: (
     const { initEngine } = await import('../src/engine/index.js');
     const engine = await initEngine({ backend: args.backend as never, threads: args.threads });
     err(`tiedet train: ${cfg.name} (${cfg.file}) on ${engine.backend}${engine.backend === 'wasm' ? ` ×${engine.threads}` : ''}\n`);
+    for (const n of cfg.notes) err(`tiedet: note: ${n}\n`);
     const { trainExperiment } = await import('./runner/run-train.js');
     const resume = args.resume === '' ? true : args.resume;
     const r = await trainExperiment(cfg, {
@@ -66,7 +68,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train <config>',
   describe: 'Train a detector from a config (a file or a name in configs/): checkpoints, log.jsonl, evaluation, resume',
   builder: (y) =>
-    y
+    engineOptions(y)
       .positional('config', { type: 'string', demandOption: true, describe: 'config file (.ts/.js) or name in configs/, e.g. retinanet_tiedresnet_synthetic_tiny' })
       .option('work-dir', { type: 'string', describe: 'where checkpoints, log.jsonl and config.json go (default work_dirs/<config name>)' })
       .option('resume', {

@@ -15,6 +15,7 @@
  * label 0 or an "N/A" id (RetinaNet's 91 sigmoid classes can predict them) are not written, and are counted.
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { DEFAULT_SCORE_THR } from '../render/defaults.js';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageError, readImage } from '../../data/image.js';
@@ -168,7 +169,7 @@ export async function runInfer(opts: InferOptions): Promise<InferSummary> {
       images: images.root,
       results: resultsFile,
       out: join(out, 'render'),
-      scoreThr: opts.scoreThr ?? 0.5,
+      scoreThr: opts.scoreThr ?? DEFAULT_SCORE_THR,
       onBad: 'skip',
     });
     summary.gallery = r.gallery;

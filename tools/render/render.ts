@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { CocoFormatError, type CocoAnnotation, type CocoDataset, type CocoImage } from '../../eval/coco.js';
 import type { IouType } from '../../eval/cocoeval.js';
 import type { RgbImage } from '../../data/image.js';
+import { DEFAULT_SCORE_THR } from './defaults.js';
 import { categoryColor, drawInstances, GT_STYLE, instanceColor, PREDICTION_STYLE, sideBySide, type Instance } from './draw.js';
 import { writeGallery, type SkippedItem } from './gallery.js';
 import { ImageApScorer } from './image-ap.js';
@@ -76,7 +77,7 @@ export function gtInstances(
 }
 
 export async function renderResults(opts: RenderOptions): Promise<RenderSummary> {
-  const scoreThr = opts.scoreThr ?? 0.5;
+  const scoreThr = opts.scoreThr ?? DEFAULT_SCORE_THR;
   if (!Number.isFinite(scoreThr)) throw new Error(`--score-thr: expected a number, got ${scoreThr}`);
   const { colorBy, onBad, log, gt, imageIds, run } = openDrawJob(opts);
   const { dt, hasMask, skipped: skippedResults, unknownCategory } = loadResults(gt, opts.results, onBad);

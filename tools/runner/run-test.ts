@@ -28,6 +28,7 @@ import {
   type LoadedConfig,
 } from '../../configs/load.js';
 import type { RenderSummary } from '../render/render.js';
+import { DEFAULT_SCORE_THR } from '../render/defaults.js';
 import { loaderOptions, loadDataset } from './data.js';
 import { DataLoader } from '../../data/loader.js';
 import { cocoResults, evaluateResults, predictDataset, type EvaluationResult, type PredictProgress } from './inference.js';
@@ -165,7 +166,7 @@ export async function testExperiment(cfg: LoadedConfig, ckpt: string | null, opt
         out: opts.render,
         imgIds,
         sideBySide: true,
-        scoreThr: opts.renderScoreThr ?? 0.3,
+        scoreThr: opts.renderScoreThr ?? DEFAULT_SCORE_THR,
         log: (line) => log(line),
       });
     }
