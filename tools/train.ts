@@ -82,7 +82,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('max-iters', { type: 'number', describe: 'stop (saving a checkpoint) after this many iterations in total' })
       .option('weights', { type: 'string', describe: "initialise the detector from PyTorch weights (.pth / .safetensors, mmdetection names) to fine-tune — mmdetection's load_from; not a resume" })
       .option('strict', { type: 'boolean', describe: 'with --weights: every key must match (default false: keys of another head are reported, not loaded)' })
-      .example('$0 train retinanet_tiedresnet_synthetic_tiny', 'train the demo detector into work_dirs/retinanet_tiedresnet_synthetic_tiny')
+      .example('$0 train mask-rcnn_tiedresnet_synthetic_tiny', 'train the demo\'s detector (npm run demo) into work_dirs/mask-rcnn_tiedresnet_synthetic_tiny')
       .example('$0 train retinanet_tiedresnet50_fpn_2x_coco --cfg-options data.train.annFile=/coco/ann/train.json', 'point a COCO config elsewhere')
       .example('$0 train configs/my_config.ts --resume', 'continue an interrupted run')
       .example('$0 train mask-rcnn_r50_fpn_2x_coco --weights mask_rcnn_r50_fpn_2x_coco.pth', 'fine-tune from an mmdetection checkpoint') as never,

@@ -79,7 +79,8 @@ export function renderBar(fraction: number, width: number): string {
 export function statusText(u: ProgressUpdate, total: number, itPerSec: number | null): string {
   const pct = total > 0 ? ((100 * u.iteration) / total).toFixed(1) : '100.0';
   const eta = itPerSec && itPerSec > 0 ? formatDuration((total - u.iteration) / itPerSec) : '--';
-  const speed = itPerSec === null ? '-- it/s' : itPerSec >= 1 ? `${itPerSec.toFixed(2)} it/s` : `${(1 / itPerSec).toFixed(2)} s/it`;
+  // always it/s (a unit that flips to s/it mid-run reads as a jump): two decimals, or two significant digits below 0.1
+  const speed = itPerSec === null ? '-- it/s' : `${itPerSec >= 0.1 ? itPerSec.toFixed(2) : itPerSec.toPrecision(2)} it/s`;
   const keys = Object.keys(u.losses).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
   const losses = keys.map((k) => `${k} ${formatValue(u.losses[k]!)}`).join(' ');
   return `${u.iteration}/${total} ${pct}% ${speed} ETA ${eta}${losses ? `  ${losses}` : ''}${u.lr === undefined ? '' : `  lr ${u.lr.toExponential(2)}`}`;

@@ -58,9 +58,9 @@ describe('progress', () => {
       bar.update({ iteration: i, epoch: 1, epochs: 1, lr: 0.1, losses: { loss: 2 } });
     }
     expect(writes).toEqual([
-      'epoch 1/1 3/7 42.9% 2.00 s/it ETA 8s  loss 2  lr 1.00e-1\n',
-      'epoch 1/1 6/7 85.7% 2.00 s/it ETA 2s  loss 2  lr 1.00e-1\n',
-      'epoch 1/1 7/7 100.0% 2.00 s/it ETA 0s  loss 2  lr 1.00e-1\n',
+      'epoch 1/1 3/7 42.9% 0.50 it/s ETA 8s  loss 2  lr 1.00e-1\n',
+      'epoch 1/1 6/7 85.7% 0.50 it/s ETA 2s  loss 2  lr 1.00e-1\n',
+      'epoch 1/1 7/7 100.0% 0.50 it/s ETA 0s  loss 2  lr 1.00e-1\n',
     ]);
     bar.log('hello');
     expect(writes.at(-1)).toBe('hello\n');
