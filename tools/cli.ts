@@ -19,6 +19,7 @@ import { analyzeLogsCommand } from './analyze-logs.js';
 import { trainCommand } from './train.js';
 import { testCommand } from './test.js';
 import { convertCommand } from './convert.js';
+import { analyzeFiltersCommand } from './analyze-filters.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
 import { listConfigs } from '../configs/load.js';
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(trainCommand)
     .command(testCommand)
     .command(convertCommand)
+    .command(analyzeFiltersCommand)
     .epilogue(
       [
         'Examples:',
