@@ -132,6 +132,14 @@ export function checkFilterOptions(o: Pick<FilterRunOptions, 'weights' | 'names'
   const names = o.names ?? o.weights.map(defaultName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new FilterInputError(`--names: '${dup}' names two models; give --names with distinct names`);
+  for (const w of o.weights) {
+    if (w === INIT_WEIGHTS) continue;
+    if (!existsSync(w)) throw new FilterInputError(`--weights ${w}: no such file or folder`);
+    const ext = extname(w).toLowerCase();
+    if (!statSync(w).isDirectory() && !['.json', '.safetensors', '.pth'].includes(ext)) {
+      throw new FilterInputError(`--weights ${w}: expected a tiedet checkpoint (.json or a work dir), .safetensors, .pth, or '${INIT_WEIGHTS}'`);
+    }
+  }
   if (o.filters !== undefined && !(Number.isInteger(o.filters) && o.filters >= 2 && o.filters <= 4096)) {
     throw new FilterInputError(`--filters: expected an integer from 2 to 4096, got ${o.filters}`);
   }
