@@ -88,6 +88,12 @@ async function loadInputs(files: readonly string[], cfg: LoadedConfig): Promise<
   return out;
 }
 
+/** A multi-line message as one line (the first three lines, joined; a checkpoint of another model lists its keys). */
+function oneLine(msg: string): string {
+  const lines = msg.split('\n').map((l) => l.trim()).filter(Boolean);
+  return `${lines.slice(0, 3).join(' ')}${lines.length > 3 ? ' …' : ''}`.slice(0, 400);
+}
+
 function defaultName(w: string): string {
   if (w === INIT_WEIGHTS) return 'init';
   if (existsSync(w) && statSync(w).isDirectory()) return basename(w);
@@ -106,7 +112,7 @@ function loadInto(model: Detector & { backbone?: Backbone }, w: string): string 
       const state = loadCheckpointWeights(model, path);
       return `tiedet checkpoint ${path} (iteration ${state.iteration})`;
     } catch (e) {
-      throw new FilterInputError(`--weights ${w}: ${(e as Error).message.split('\n')[0]}`);
+      throw new FilterInputError(`--weights ${w}: ${oneLine((e as Error).message)}`);
     }
   }
   if (ext === '.safetensors' || ext === '.pth') {
@@ -118,7 +124,7 @@ function loadInto(model: Detector & { backbone?: Backbone }, w: string): string 
       if (rb.loadedKeys.length === 0) throw new Error('no tensor matches the detector or its backbone');
       return `${w} (${rb.loadedKeys.length} backbone tensors)`;
     } catch (e) {
-      throw new FilterInputError(`--weights ${w}: ${(e as Error).message.split('\n')[0]}`);
+      throw new FilterInputError(`--weights ${w}: ${oneLine((e as Error).message)}`);
     }
   }
   throw new FilterInputError(`--weights ${w}: expected a tiedet checkpoint (.json or a work dir), .safetensors, .pth, or '${INIT_WEIGHTS}'`);
