@@ -13,8 +13,11 @@
  * warm-up, ×0.1 for the last epoch, gradient norm clipped at 10) and the same number of updates.
  *
  * - full (`npm run experiment:occlusion`): the `small` set as the preset makes it (2400 train / 400 val images,
- *   256 px), trained at scale 160 (long side), 6 epochs of 300 batches of 8, seeds 0, 1, 2;
- * - quick (`-- --quick`): 600 images (514 / 86) generated at 128 px, 5 epochs of 64 batches of 8, seed 0 only.
+ *   256 px), trained and tested at scale 128 (the images halved: 2-core budget), 4 epochs of 300 batches of 8
+ *   (1200 updates), seeds 0, 1, 2 — 9 models; estimated from the quick run's speed at ≈ 10–15 min per model on a
+ *   quiet 2-core machine (not run yet);
+ * - quick (`-- --quick`): 600 images (514 / 86) generated at 128 px, 5 epochs of 65 batches of 8 (325 updates),
+ *   seed 0 only — measured ≈ 7–12 min per model on a 2-core machine shared with other work.
  */
 import { RetinaNet } from '../detectors/retinanet/retinanet.js';
 import { bottleneckResNet } from '../src/backbones/resnet.js';
@@ -64,8 +67,8 @@ export const FULL: OcclusionScale = {
   root: 'work_dirs/synthetic-small',
   images: 2800,
   size: 256,
-  scale: 160,
-  epochs: 6,
+  scale: 128,
+  epochs: 4,
   seeds: [0, 1, 2],
 };
 
