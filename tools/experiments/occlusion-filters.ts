@@ -1,12 +1,15 @@
 /**
  * The occlusion experiment's filter phase: tools/runner/filters.ts on the trained backbones of one seed (each
- * with its own config), on sampled val images; report in `<out>/filters/` (report.html / .md / .json).
+ * with its own config) and on the same backbones untrained, on sampled val images; report in `<out>/filters/` (report.html / .md / .json).
  */
 import type { LoadedConfig } from '../../configs/load.js';
 import type { OcclusionBackbone } from '../../configs/occlusion-experiment_synthetic_small.js';
 import { writeFilterReport, type FilterReport } from '../../eval/filter-report.js';
-import { analyzeFilters } from '../runner/filters.js';
+import { analyzeFilters, INIT_WEIGHTS } from '../runner/filters.js';
 import type { ModelRun } from './occlusion-doc.js';
+
+/** Name suffix of the untrained references in the filter report. */
+export const INIT_SUFFIX = ' (init)';
 
 export interface FilterPhaseOptions {
   runs: ModelRun[];
@@ -26,13 +29,16 @@ export interface FilterPhaseResult {
 }
 
 export async function runFilterPhase(o: FilterPhaseOptions): Promise<FilterPhaseResult> {
-  const filters = o.quick ? 16 : 32;
-  const images = o.quick ? 4 : 8;
+  const filters = 32;
+  const images = o.quick ? 8 : 16;
   o.log(`filters: guided-backprop analysis of ${o.runs.length} backbones (${filters} filters per stage, ${images} val images)`);
+  // The trained backbones, then each one untrained (its seeded initialisation) as a reference: guided
+  // backpropagation is known to reflect the image as much as the weights (Adebayo et al. 2018), so the untrained
+  // patterns show how much of the similarity training added.
   const report = await analyzeFilters({
-    cfg: o.runs.map((r) => o.configOf(r.backbone as OcclusionBackbone)),
-    weights: o.runs.map((r) => r.checkpoint),
-    names: o.runs.map((r) => r.label),
+    cfg: [...o.runs, ...o.runs].map((r) => o.configOf(r.backbone as OcclusionBackbone)),
+    weights: [...o.runs.map((r) => r.checkpoint), ...o.runs.map(() => INIT_WEIGHTS)],
+    names: [...o.runs.map((r) => r.label), ...o.runs.map((r) => `${r.label}${INIT_SUFFIX}`)],
     images: o.images,
     filters,
     imagesMax: images,
