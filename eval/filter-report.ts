@@ -130,14 +130,17 @@ export function filterCharts(r: FilterReport): { view: SimilarityView; svg: stri
         const s = m.stages.find((t) => t.stage === stage);
         if (!s) return [];
         const vals = view === 'guided' ? s.guided : s.weights;
-        return [{ name: m.name, points: densityHistogram(vals, r.binWidth).map((b) => ({ x: b.x, y: b.density })) }];
+        // Untrained references (`--weights init`) dashed.
+        const dash = m.source.startsWith('untrained') ? '5 4' : undefined;
+        return [{ name: m.name, dash, points: densityHistogram(vals, r.binWidth).map((b) => ({ x: b.x, y: b.density })) }];
       }),
     }));
     const svg = lineChart({
       panels,
       title: `${VIEW_TITLE[view]}: pairwise cosine similarity of a stage's filters`,
       panelWidth: 290,
-      panelHeight: 260,
+      // room for the legend (one line per model above the plot once there are more than two)
+      panelHeight: 260 + 18 * Math.max(0, r.models.length - 2),
       fontSize: 12,
       xmlDeclaration: false,
       id: `hist-${view}`,
