@@ -170,7 +170,10 @@ export async function analyzeFilters(o: FilterRunOptions): Promise<FilterReport>
   log(`images: ${files.length} of ${all.length} in ${o.images} (seeded sample), at ${inputs[0]!.width}×${inputs[0]!.height}`);
   const models: FilterModelInput[] = [];
   for (let m = 0; m < o.weights.length; m++) {
-    const model = buildModel(cfgs[m]!, classCountFor(cfgs[m]!, o.weights[m]!)) as Detector & { backbone?: Backbone };
+    // only the backbone is analysed: for numClasses 'auto' without a dataset or saved run, the head's class count
+    // does not matter for 'init' weights (1 class is built); a checkpoint's config.json gives its own count
+    const classes = classCountFor(cfgs[m]!, o.weights[m]!) ?? ((cfgs[m]!.data.numClasses ?? 'auto') === 'auto' ? 1 : undefined);
+    const model = buildModel(cfgs[m]!, classes) as Detector & { backbone?: Backbone };
     try {
       if (!model.backbone) throw new FilterInputError(`${cfgs[m]!.file}: ${model.constructor.name} has no 'backbone' to analyse`);
       const source = loadInto(model, o.weights[m]!);
