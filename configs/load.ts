@@ -317,4 +317,25 @@ export function readResolvedConfig(checkpointDir: string): ResolvedConfigFile | 
   }
 }
 
+/**
+ * The class count a model for `weights` should be built with when its config says 'auto' and no dataset is at
+ * hand: the work dir's config.json (a tiedet checkpoint or its folder), else the training annotation file's
+ * categories, else undefined.
+ */
+export function classCountFor(cfg: LoadedConfig, weights?: string): number | undefined {
+  if (weights && existsSync(weights)) {
+    const dir = statSync(weights).isDirectory() ? weights : dirname(weights);
+    const saved = readResolvedConfig(dir);
+    if (saved) return saved.model.numClasses;
+  }
+  const ann = cfg.data.data.train.annFile;
+  if (!existsSync(ann)) return undefined;
+  try {
+    const json = JSON.parse(readFileSync(ann, 'utf8')) as { categories?: unknown };
+    return Array.isArray(json.categories) ? json.categories.length : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export type { ConfigData, ExperimentConfig };

@@ -21,6 +21,7 @@ import { testCommand } from './test.js';
 import { convertCommand } from './convert.js';
 import { inferCommand } from './infer.js';
 import { printConfigCommand } from './print-config.js';
+import { analyzeFiltersCommand } from './analyze-filters.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
 import { listConfigs } from '../configs/load.js';
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(trainCommand)
     .command(testCommand)
     .command(convertCommand)
+    .command(analyzeFiltersCommand)
     .epilogue(
       [
         'Examples:',
