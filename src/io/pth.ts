@@ -26,6 +26,7 @@
  * older tar archive) and TorchScript archives are errors that say how to re-save the file.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { halfTable } from './float16.js';
 import { PickleError, PyGlobal, PyObject, unpickle, type GlobalImpl } from './pickle.js';
 import { looksLikeZip, ZipError, ZipReader } from './zip-reader.js';
 
@@ -422,31 +423,6 @@ function swapBytes(b: Uint8Array, size: number): void {
   }
 }
 
-let f16: Float32Array | undefined;
-/** float32 value of every float16 bit pattern (exact). */
-function halfTable(): Float32Array {
-  if (f16) return f16;
-  const bits = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0x1f) bits[h] = sign | 0x7f800000 | (mant << 13);
-    else if (exp !== 0) bits[h] = sign | ((exp + 112) << 23) | (mant << 13);
-    else if (mant === 0) bits[h] = sign;
-    else {
-      let e = -1;
-      let m = mant;
-      while ((m & 0x400) === 0) {
-        m <<= 1;
-        e++;
-      }
-      bits[h] = sign | ((112 - e) << 23) | ((m & 0x3ff) << 13);
-    }
-  }
-  f16 = new Float32Array(bits.buffer);
-  return f16;
-}
 
 /** The legacy formats are recognised by their first bytes and refused with the fix. */
 function checkNotLegacy(path: string): void {

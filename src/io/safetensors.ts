@@ -34,6 +34,7 @@
  * U8, BOOL can be written. `writeSafetensors` is atomic (a temporary file in the same folder, then rename).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { halfTable } from './float16.js';
 import { basename, dirname, join } from 'node:path';
 import { concatArrays } from '../ops/typed-rows.js';
 
@@ -301,37 +302,6 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): Sa
     fail(`the data buffer has ${dataLength} byte(s) but the tensors end at byte ${cursor} (trailing data)`);
   }
   return { entries, metadata, headerBytes: n, dataStart };
-}
-
-let f16Table: Float32Array | undefined;
-
-/** float32 value of every float16 bit pattern (exact: subnormals, ±0, ±inf, NaN payloads kept). */
-function halfTable(): Float32Array {
-  if (f16Table) return f16Table;
-  const bits = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0x1f) {
-      bits[h] = sign | 0x7f800000 | (mant << 13); // inf / NaN (payload kept)
-    } else if (exp !== 0) {
-      bits[h] = sign | ((exp + 112) << 23) | (mant << 13); // normal: rebias 15 → 127
-    } else if (mant === 0) {
-      bits[h] = sign; // ±0
-    } else {
-      // subnormal: mant·2^-24, exactly representable as a float32 normal
-      let e = -1;
-      let m = mant;
-      while ((m & 0x400) === 0) {
-        m <<= 1;
-        e++;
-      }
-      bits[h] = sign | ((112 - e) << 23) | ((m & 0x3ff) << 13);
-    }
-  }
-  f16Table = new Float32Array(bits.buffer);
-  return f16Table;
 }
 
 function decode(
