@@ -150,23 +150,20 @@ export function decodeDeltas(rois: BoxArray, deltas: Float32Array, opts: DecodeO
       const gy = f(py + f(ph * dy));
       const halfW = f(f(pw * f(Math.exp(dw))) * 0.5);
       const halfH = f(f(ph * f(Math.exp(dh))) * 0.5);
-      let x1 = f(gx - halfW);
-      let y1 = f(gy - halfH);
-      let x2 = f(gx + halfW);
-      let y2 = f(gy + halfH);
-      if (clip) {
-        x1 = x1 < 0 ? 0 : x1 > maxW ? maxW : x1;
-        x2 = x2 < 0 ? 0 : x2 > maxW ? maxW : x2;
-        y1 = y1 < 0 ? 0 : y1 > maxH ? maxH : y1;
-        y2 = y2 < 0 ? 0 : y2 > maxH ? maxH : y2;
-      }
-      out[o] = x1;
-      out[o + 1] = y1;
-      out[o + 2] = x2;
-      out[o + 3] = y2;
+      writeBox(out, o, f(gx - halfW), f(gy - halfH), f(gx + halfW), f(gy + halfH), clip, maxW, maxH);
     }
   }
   return out;
+}
+
+/** Writes a decoded box at `out[o…o+3]`, clipped to [0, maxW] × [0, maxH] when `clip` (both decoders' last step). */
+function writeBox(out: Float32Array, o: number, x1: number, y1: number, x2: number, y2: number, clip: boolean, maxW: number, maxH: number): void {
+  const cx = (v: number) => (v < 0 ? 0 : v > maxW ? maxW : v);
+  const cy = (v: number) => (v < 0 ? 0 : v > maxH ? maxH : v);
+  out[o] = clip ? cx(x1) : x1;
+  out[o + 1] = clip ? cy(y1) : y1;
+  out[o + 2] = clip ? cx(x2) : x2;
+  out[o + 3] = clip ? cy(y2) : y2;
 }
 
 /** torchvision `BoxCoder.decode_single` (+ `clip_boxes_to_image` with `maxShape`); see `DecodeOptions.weights`. */
@@ -199,20 +196,7 @@ function decodeTorchvision(rois: BoxArray, deltas: Float32Array, n: number, k: n
       const py = f(f(dy * height) + cy);
       const hw = f(0.5 * f(f(Math.exp(dw)) * width));
       const hh = f(0.5 * f(f(Math.exp(dh)) * height));
-      let x1 = f(px - hw);
-      let y1 = f(py - hh);
-      let x2 = f(px + hw);
-      let y2 = f(py + hh);
-      if (clip) {
-        x1 = x1 < 0 ? 0 : x1 > maxW ? maxW : x1;
-        x2 = x2 < 0 ? 0 : x2 > maxW ? maxW : x2;
-        y1 = y1 < 0 ? 0 : y1 > maxH ? maxH : y1;
-        y2 = y2 < 0 ? 0 : y2 > maxH ? maxH : y2;
-      }
-      out[o] = x1;
-      out[o + 1] = y1;
-      out[o + 2] = x2;
-      out[o + 3] = y2;
+      writeBox(out, o, f(px - hw), f(py - hh), f(px + hw), f(py + hh), clip, maxW, maxH);
     }
   }
   return out;
