@@ -2,9 +2,10 @@
  * "It learns": a small TiedResNet Cascade Mask R-CNN (tiedResNetTiny + CASCADE_RCNN_TINY) trained from scratch on
  * the six synthetic scenes of mask-rcnn-learns.test.ts, with the same optimiser and budget (SGD momentum 0.9, 60
  * steps, linear warm-up, gradient-norm clipping), overfits them: COCO bbox and segm AP50 ≥ 0.9 on the original
- * 192×192 images, also for flipped inputs; the tensor count stays flat over every step and prediction. Mask R-CNN
- * (MASK_RCNN_TINY) is trained on the same scenes and budget alongside, and both models' AP50 / AP75 are printed
- * (cascade's point is the high-IoU end; the README quotes the numbers).
+ * 192×192 images, also for flipped inputs; the tensor count stays flat over every step and prediction. Its AP50 /
+ * AP75 are printed. With TIEDET_COMPARE_MASK_RCNN=1, Mask R-CNN (MASK_RCNN_TINY) is trained on the same scenes and
+ * budget alongside and printed next to it (cascade's point is the high-IoU end; the README quotes the numbers) —
+ * off by default, as it doubles the test's time.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -91,15 +92,16 @@ describe('Cascade Mask R-CNN', () => {
       config: cascadeRcnnConfig(CASCADE_RCNN_TINY, { numClasses: 3 }),
       seed: 2,
     });
-    const mask = new MaskRCNN({
+    const compare = process.env.TIEDET_COMPARE_MASK_RCNN === '1';
+    const mask = !compare ? null : new MaskRCNN({
       backbone: tiedResNetTiny({ numClasses: null, frozenStages: -1, normEval: false, seed: 1 }),
       config: maskRcnnConfig(MASK_RCNN_TINY, { numClasses: 3 }),
       seed: 2,
     });
     try {
       const c = trainAndEvaluate(cascade, scenes, batch);
-      const m = trainAndEvaluate(mask, scenes, batch);
-      const table = Object.keys(c.ap).map((k) => `${k.padEnd(20)} cascade ${c.ap[k]!.toFixed(3)}  mask-rcnn ${m.ap[k]!.toFixed(3)}`);
+      const m = mask ? trainAndEvaluate(mask, scenes, batch) : null;
+      const table = Object.keys(c.ap).map((k) => `${k.padEnd(20)} cascade ${c.ap[k]!.toFixed(3)}${m ? `  mask-rcnn ${m.ap[k]!.toFixed(3)}` : ''}`);
       console.log(`AP on the training scenes after ${STEPS} steps:\n${table.join('\n')}`);
       expect(new Set(c.counts).size, `tensor counts: ${c.counts.join(', ')}`).toBe(1);
       for (const k of ['loss_rpn_cls', 's0.loss_cls', 's0.loss_mask', 's2.loss_cls']) expect(c.last[k]!, k).toBeLessThan(c.first[k]! / 3);
@@ -107,7 +109,7 @@ describe('Cascade Mask R-CNN', () => {
     } finally {
       tf.dispose(batch.images);
       cascade.dispose();
-      mask.dispose();
+      mask?.dispose();
     }
   });
 });
