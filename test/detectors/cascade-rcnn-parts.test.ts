@@ -4,11 +4,17 @@
  * refinement between training stages (GT rows dropped, boxes inside the image), and a flat tensor count over
  * training steps and predictions.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { CascadeRCNN } from '../../detectors/cascade-rcnn/cascade-rcnn.js';
 import { CASCADE_RCNN_BOX_ONLY, CASCADE_RCNN_TINY, cascadeRcnnConfig } from '../../detectors/cascade-rcnn/config.js';
 import { tiedResNetTiny } from '../../src/backbones/presets.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { saveTorchWeights } from '../../src/io/torch-weights.js';
+import { loadWeightsInto } from '../../src/io/weights.js';
 import { SGD } from '../../src/train/sgd.js';
 import { trackTensors } from '../nn/helpers.js';
 import { maskScenes } from './mask-rcnn-scenes.js';
@@ -73,6 +79,32 @@ describe('CascadeRCNN', () => {
     } finally {
       model.dispose();
       box.dispose();
+    }
+  });
+
+  it('round-trips through a PyTorch-layout file under mmdetection names (strict load)', () => {
+    const a = tiny();
+    const b = new CascadeRCNN({
+      backbone: tiedResNetTiny({ numClasses: null, frozenStages: -1, normEval: false, seed: 5 }),
+      config: cascadeRcnnConfig(CASCADE_RCNN_TINY, { numClasses: 3 }),
+      seed: 6,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tiedet-cascade-'));
+    try {
+      const file = join(dir, 'cascade.safetensors');
+      saveTorchWeights(a, file);
+      const st = readSafetensors(file).tensors;
+      expect(st.get('roi_head.bbox_head.0.fc_cls.weight')?.shape).toEqual([4, 128]); // torch Linear [out, in]
+      expect(st.get('roi_head.bbox_head.2.fc_reg.weight')?.shape).toEqual([4, 128]);
+      expect(st.get('roi_head.mask_head.2.conv_logits.weight')?.shape).toEqual([3, 32, 1, 1]); // torch conv OIHW
+      const r = loadWeightsInto(b, file, { strict: true });
+      expect(r.loadedKeys.length).toBe(st.size);
+      const va = new Map(a.namedParameters().map(([n, v]) => [n, v]));
+      for (const [n, v] of b.namedParameters()) expect(Array.from(v.dataSync()), n).toEqual(Array.from(va.get(n)!.dataSync()));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      a.dispose();
+      b.dispose();
     }
   });
 
