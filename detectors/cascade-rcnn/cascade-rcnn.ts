@@ -168,6 +168,29 @@ export class CascadeRCNN extends Module implements Detector<MaskRcnnBatch> {
       tf.dispose(levels);
     }
   }
+
+  /** `predict` with every network output read by `await tensor.data()` (one read per stage; no synchronous GPU read). */
+  async predictAsync(batch: MaskRcnnBatch, opts: CascadeRcnnPredictOptions = {}): Promise<Detection[]> {
+    checkCascadeBatch(batch);
+    const cfg = this.config;
+    const maskThr = opts.maskThr ?? cfg.test.rcnn.maskThr;
+    if (!Number.isFinite(maskThr)) throw new Error(`CascadeRCNN.predict: maskThr must be a finite number, got ${maskThr}`);
+    const levels = this.features(batch.images);
+    try {
+      const out = tf.tidy(() => this.rpnHead.forward(levels));
+      let proposals: Float32Array[];
+      try {
+        await Promise.all([...out.cls, ...out.reg].map((t) => t.data())); // afterwards dataSync() is a CPU read
+        proposals = this.proposals(out, batch.metas, cfg.test.rpn).map((p) => p.boxes);
+      } finally {
+        tf.dispose([...out.cls, ...out.reg]);
+      }
+      const dets = await this.roiHead.predictBoxesAsync(levels, proposals, batch.metas, cfg.test.rcnn);
+      return await this.roiHead.predictMasksAsync(levels, dets, batch.metas, maskThr);
+    } finally {
+      tf.dispose(levels);
+    }
+  }
 }
 
 /** `new CascadeRCNN(options)`. */

@@ -181,34 +181,67 @@ export class CascadeRoIHead extends Module {
 
   /** Per-image detections in network-input pixels from each image's proposals (see the file comment). */
   predictBoxes(levels: readonly tf.Tensor4D[], proposals: readonly Float32Array[], metas: readonly ImageMeta[], cfg: RcnnTestConfig): NetDetections[] {
+    const run = this.startBoxes(proposals, metas);
+    if (!run) return metas.map(emptyDetections);
+    for (let i = 0; i < this.numStages; i++) {
+      const out = this.stageOutputs(levels, run, i);
+      try {
+        this.stageDone(run, out, metas, i);
+      } finally {
+        tf.dispose(out);
+      }
+    }
+    return this.boxDetections(run, metas, cfg);
+  }
+
+  /** `predictBoxes` reading each stage's outputs with `await tensor.data()` (every backend; no synchronous GPU read). */
+  async predictBoxesAsync(levels: readonly tf.Tensor4D[], proposals: readonly Float32Array[], metas: readonly ImageMeta[], cfg: RcnnTestConfig): Promise<NetDetections[]> {
+    const run = this.startBoxes(proposals, metas);
+    if (!run) return metas.map(emptyDetections);
+    for (let i = 0; i < this.numStages; i++) {
+      const out = this.stageOutputs(levels, run, i);
+      try {
+        await Promise.all(out.map((t) => t.data())); // afterwards dataSync() is a CPU read
+        this.stageDone(run, out, metas, i);
+      } finally {
+        tf.dispose(out);
+      }
+    }
+    return this.boxDetections(run, metas, cfg);
+  }
+
+  private startBoxes(proposals: readonly Float32Array[], metas: readonly ImageMeta[]): BoxRun | null {
     this.assertAlive('predictBoxes');
     const n = metas.length;
     if (proposals.length !== n) throw new Error(`CascadeRoIHead: ${n} images but ${proposals.length} proposal sets`);
-    const C = this.numClasses;
-    const empty = (): NetDetections => ({ boxes: new Float32Array(0), scores: new Float32Array(0), labels: new Int32Array(0) });
     const counts = proposals.map((p) => p.length / 4);
-    let rois: Float32Array = concatArrays([...proposals], Float32Array);
-    if (rois.length === 0) return metas.map(empty);
+    const rois = concatArrays([...proposals], Float32Array);
+    if (rois.length === 0) return null;
     const batch = concatArrays(counts.map((c, i) => new Int32Array(c).fill(i)), Int32Array);
-    const stageLogits: Float32Array[] = [];
-    let deltas: Float32Array = new Float32Array(0);
-    for (let i = 0; i < this.numStages; i++) {
-      const [cls, reg] = tf.tidy(() => {
-        const out = this.bboxHeads[i]!.forward(this.bboxRoiFeatures(levels, rois, batch));
-        return [out.cls, out.reg];
-      });
-      let logits: Float32Array;
-      try {
-        logits = cls.dataSync() as Float32Array;
-        deltas = reg.dataSync() as Float32Array;
-      } finally {
-        tf.dispose([cls, reg]);
-      }
-      stageLogits.push(logits);
-      if (i < this.numStages - 1) rois = this.refineAll(rois, counts, logits, deltas, metas, i);
-    }
-    const mean = averageStageScores(stageLogits);
-    const probs = softmaxRows(mean, C + 1);
+    return { counts, rois, batch, stageLogits: [], deltas: new Float32Array(0) };
+  }
+
+  /** Box head i on the current RoIs: [logits, deltas] (the caller disposes them). */
+  private stageOutputs(levels: readonly tf.Tensor4D[], run: BoxRun, i: number): tf.Tensor2D[] {
+    return tf.tidy(() => {
+      const out = this.bboxHeads[i]!.forward(this.bboxRoiFeatures(levels, run.rois, run.batch));
+      return [out.cls, out.reg];
+    });
+  }
+
+  /** Reads stage i's outputs; refines the RoIs for the next stage. */
+  private stageDone(run: BoxRun, out: tf.Tensor2D[], metas: readonly ImageMeta[], i: number): void {
+    const logits = out[0]!.dataSync() as Float32Array;
+    run.deltas = out[1]!.dataSync() as Float32Array;
+    run.stageLogits.push(logits);
+    if (i < this.numStages - 1) run.rois = this.refineAll(run.rois, run.counts, logits, run.deltas, metas, i);
+  }
+
+  /** Stage-averaged scores, the last stage's boxes → per-image detections (bbox-postprocess.ts). */
+  private boxDetections(run: BoxRun, metas: readonly ImageMeta[], cfg: RcnnTestConfig): NetDetections[] {
+    const C = this.numClasses;
+    const probs = softmaxRows(averageStageScores(run.stageLogits), C + 1);
+    const { rois, deltas, counts } = run;
     const k = deltas.length / (rois.length / 4);
     const coder = this.stageCoder(this.numStages - 1);
     let at = 0;
@@ -216,15 +249,7 @@ export class CascadeRoIHead extends Module {
       const r0 = at;
       const r1 = (at += counts[i]!);
       const d = deltas.subarray(r0 * k, r1 * k);
-      return rcnnDetections(
-        rois.subarray(4 * r0, 4 * r1),
-        probs.subarray(r0 * (C + 1), r1 * (C + 1)),
-        k === 4 ? tileDeltas(d, C) : d,
-        C,
-        meta,
-        cfg,
-        coder,
-      );
+      return rcnnDetections(rois.subarray(4 * r0, 4 * r1), probs.subarray(r0 * (C + 1), r1 * (C + 1)), k === 4 ? tileDeltas(d, C) : d, C, meta, cfg, coder);
     });
   }
 
@@ -245,40 +270,73 @@ export class CascadeRoIHead extends Module {
 
   /** Stage-averaged mask probabilities [K·M·M] of detections (network pixels), in detection order. */
   maskProbs(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[]): Float32Array {
+    const t = this.stageMaskProbs(levels, dets);
+    try {
+      return averageStageMasks(t.map((p) => p.dataSync() as Float32Array));
+    } finally {
+      tf.dispose(t);
+    }
+  }
+
+  /** `maskProbs` with asynchronous reads. */
+  async maskProbsAsync(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[]): Promise<Float32Array> {
+    const t = this.stageMaskProbs(levels, dets);
+    try {
+      return averageStageMasks((await Promise.all(t.map((p) => p.data()))) as Float32Array[]);
+    } finally {
+      tf.dispose(t);
+    }
+  }
+
+  /** Each mask head's sigmoid of the detection's class channel, [K, M, M] per stage (none without detections). */
+  private stageMaskProbs(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[]): tf.Tensor3D[] {
     const boxes = concatArrays(dets.map((d) => d.boxes), Float32Array);
     const labels = concatArrays(dets.map((d) => d.labels), Int32Array);
     const batch = concatArrays(dets.map((d, i) => new Int32Array(d.labels.length).fill(i)), Int32Array);
-    if (labels.length === 0) return new Float32Array(0);
-    const feats = this.maskRoiFeatures(levels, boxes, batch);
-    try {
-      const stages = this.maskHeads.map((head) => {
-        const p = tf.tidy(() => maskProbabilities(head.forward(feats), labels));
-        try {
-          return p.dataSync() as Float32Array;
-        } finally {
-          p.dispose();
-        }
-      });
-      return averageStageMasks(stages);
-    } finally {
-      feats.dispose();
-    }
+    if (labels.length === 0) return [tf.zeros([0, this.maskSize, this.maskSize]) as tf.Tensor3D];
+    return tf.tidy(() => {
+      const feats = this.maskRoiFeatures(levels, boxes, batch);
+      return this.maskHeads.map((head) => tf.tidy(() => maskProbabilities(head.forward(feats), labels)));
+    });
   }
 
   /** Detections in original image pixels, with stage-averaged masks when the head has mask heads. */
   predictMasks(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Detection[] {
     this.assertAlive('predictMasks');
+    return this.toOriginal(dets, metas, maskThr, this.withMask ? this.maskProbs(levels, dets) : null);
+  }
+
+  /** `predictMasks` with asynchronous reads. */
+  async predictMasksAsync(levels: readonly tf.Tensor4D[], dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number): Promise<Detection[]> {
+    this.assertAlive('predictMasks');
+    return this.toOriginal(dets, metas, maskThr, this.withMask ? await this.maskProbsAsync(levels, dets) : null);
+  }
+
+  private toOriginal(dets: readonly NetDetections[], metas: readonly ImageMeta[], maskThr: number, probs: Float32Array | null): Detection[] {
     const M = this.maskSize;
-    if (!this.withMask) return dets.map((d, i) => detectionToOriginal(d, null, M, metas[i]!, maskThr));
-    const probs = this.maskProbs(levels, dets);
     let at = 0;
     return dets.map((d, i) => {
       const k = d.labels.length;
-      const p = probs.subarray(at * M * M, (at + k) * M * M);
+      const p = probs ? probs.subarray(at * M * M, (at + k) * M * M) : null;
       at += k;
       return detectionToOriginal(d, p, M, metas[i]!, maskThr);
     });
   }
+}
+
+/** The predictBoxes state between stages. */
+interface BoxRun {
+  counts: number[];
+  /** The current stage's RoIs (all images). */
+  rois: Float32Array;
+  batch: Int32Array;
+  stageLogits: Float32Array[];
+  /** The last stage's deltas. */
+  deltas: Float32Array;
+}
+
+function emptyDetections(): NetDetections {
+  return { boxes: new Float32Array(0), scores: new Float32Array(0), labels: new Int32Array(0) };
 }
 
 /** Row-wise softmax of [R·K] logits in float32 (max-subtracted, as torch). */

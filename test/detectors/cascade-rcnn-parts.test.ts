@@ -108,7 +108,7 @@ describe('CascadeRCNN', () => {
     }
   });
 
-  it('trains stage by stage: weighted keys, refined proposals without GT rows, flat tensors', { timeout: 120_000 }, () => {
+  it('trains stage by stage: weighted keys, refined proposals without GT rows, flat tensors; predictAsync = predict', { timeout: 120_000 }, async () => {
     const scenes = maskScenes({ count: 2, size: 64, original: 128, seed: 3, objects: [1, 2], sides: [40, 80] });
     const batch = scenes.batch(false);
     const model = tiny();
@@ -157,10 +157,14 @@ describe('CascadeRCNN', () => {
       }
       model.roiHead.trace = null;
       model.eval();
+      model.config.test.rcnn.scoreThr = 0; // an untrained model: keep every (RoI, class) so masks are exercised
       for (let k = 0; k < 2; k++) {
         const dets = model.predict(batch);
         expect(dets.length).toBe(2);
         for (const d of dets) expect(d.masks?.length).toBe(d.labels.length);
+        expect(dets.reduce((a, d) => a + d.labels.length, 0)).toBeGreaterThan(0);
+        const again = await model.predictAsync(batch);
+        expect(again).toEqual(dets);
         counts.push(tf.memory().numTensors);
       }
       expect(new Set(counts).size, `tensor counts: ${counts.join(', ')}`).toBe(1);
