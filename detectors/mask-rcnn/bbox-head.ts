@@ -22,7 +22,7 @@ import { normalInit, zeros } from '../../src/nn/init.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
-import { crossEntropyLoss, l1Loss } from '../../src/ops/losses.js';
+import { crossEntropyLoss, l1Loss, smoothL1Loss } from '../../src/ops/losses.js';
 import { rowLoss } from '../../src/ops/row-loss.js';
 import { checkNumClasses, stackLayers } from '../head-layers.js';
 
@@ -36,6 +36,8 @@ export interface BBoxHeadOptions {
   fcChannels?: number;
   /** Number of shared FCs; default 2. */
   numSharedFcs?: number;
+  /** mmdet `reg_class_agnostic`: fc_reg predicts one box (4 deltas) per RoI instead of one per class (Cascade R-CNN). */
+  regClassAgnostic?: boolean;
   rng?: Rng;
   seed?: number | string;
 }
@@ -43,7 +45,7 @@ export interface BBoxHeadOptions {
 export interface BBoxHeadOutput {
   /** [R, numClasses + 1] logits (background last). */
   cls: tf.Tensor2D;
-  /** [R, 4·numClasses] deltas. */
+  /** [R, 4·numClasses] deltas ([R, 4] when class-agnostic). */
   reg: tf.Tensor2D;
 }
 
@@ -51,6 +53,7 @@ export class Shared2FCBBoxHead extends Module {
   readonly numClasses: number;
   readonly inChannels: number;
   readonly roiFeatSize: number;
+  readonly regClassAgnostic: boolean;
   readonly sharedFcs: readonly Linear[];
   readonly fcCls: Linear;
   readonly fcReg: Linear;
@@ -62,6 +65,7 @@ export class Shared2FCBBoxHead extends Module {
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels;
     this.roiFeatSize = opts.roiFeatSize ?? 7;
+    this.regClassAgnostic = opts.regClassAgnostic ?? false;
     const fcs = stackLayers(
       opts.numSharedFcs ?? 2,
       opts.inChannels * this.roiFeatSize ** 2,
@@ -76,7 +80,7 @@ export class Shared2FCBBoxHead extends Module {
     );
     this.fcReg = this.registerModule(
       'fc_reg',
-      new Linear({ inFeatures: last, outFeatures: 4 * this.numClasses, rng, weightInit: normalInit(0.001), biasInit: zeros }),
+      new Linear({ inFeatures: last, outFeatures: this.regClassAgnostic ? 4 : 4 * this.numClasses, rng, weightInit: normalInit(0.001), biasInit: zeros }),
     );
   }
 
@@ -111,16 +115,35 @@ export interface BBoxLossWeights {
   bboxWeight: number;
 }
 
+/** Variants of the box loss: Cascade R-CNN's heads regress class-agnostic deltas with SmoothL1Loss(beta=1). */
+export interface BBoxLossOptions {
+  /** `out.reg` is [R, 4] (one box per RoI) rather than [R, 4·numClasses]. */
+  classAgnostic?: boolean;
+  /** Smooth L1 with this β instead of L1 (mmdet `SmoothL1Loss`; absent: `L1Loss`). */
+  smoothL1Beta?: number;
+}
+
 /** mmdetection's `BBoxHead.loss` (see the file comment): { loss_cls, loss_bbox, acc }. */
-export function bboxHeadLoss(out: BBoxHeadOutput, t: BBoxTargets, numClasses: number, w: BBoxLossWeights): Record<'loss_cls' | 'loss_bbox' | 'acc', tf.Scalar> {
+export function bboxHeadLoss(
+  out: BBoxHeadOutput,
+  t: BBoxTargets,
+  numClasses: number,
+  w: BBoxLossWeights,
+  opts: BBoxLossOptions = {},
+): Record<'loss_cls' | 'loss_bbox' | 'acc', tf.Scalar> {
   const R = out.cls.shape[0];
   if (t.labels.length !== R) throw new Error(`bboxHeadLoss: ${R} RoIs but ${t.labels.length} labels`);
   return tf.tidy(() => {
     const avgFactor = Math.max(R, 1);
     const lossCls = crossEntropyLoss(out.cls, t.labels, { reduction: 'mean', avgFactor });
-    // row r, class c of the [R, C, 4] view → row r·C + c of [R·C, 4]
-    const flat = Int32Array.from(t.posRows, (r) => r * numClasses + t.labels[r]!);
-    const lossBbox = rowLoss(tf.reshape(out.reg, [R * numClasses, 4]), flat, t.deltas, (p, y) => l1Loss(p, y, { reduction: 'mean', avgFactor: R }));
+    // row r, class c of the [R, C, 4] view → row r·C + c of [R·C, 4] (class-agnostic: row r of [R, 4])
+    const k = opts.classAgnostic ? 1 : numClasses;
+    const flat = opts.classAgnostic ? Int32Array.from(t.posRows) : Int32Array.from(t.posRows, (r) => r * numClasses + t.labels[r]!);
+    const reduce = { reduction: 'mean' as const, avgFactor: R };
+    const beta = opts.smoothL1Beta;
+    const lossBbox = rowLoss(tf.reshape(out.reg, [R * k, 4]), flat, t.deltas, (p, y) =>
+      beta === undefined ? l1Loss(p, y, reduce) : smoothL1Loss(p, y, { ...reduce, beta }),
+    );
     const acc =
       R > 0 ? tf.mul(tf.mean(tf.cast(tf.equal(tf.argMax(out.cls, 1), tf.tensor1d(t.labels, 'int32')), 'float32')), 100) : tf.scalar(0);
     return {

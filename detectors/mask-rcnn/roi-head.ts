@@ -18,7 +18,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
-import { maskTargetsData } from '../../src/ops/mask-target.js';
 import { extractRoiFeatures, type RoiExtractorOptions } from '../../src/ops/roi-extractor.js';
 import { concatArrays } from '../../src/ops/typed-rows.js';
 import { readAll } from '../../src/engine/async-read.js';
@@ -30,7 +29,8 @@ import type { BBoxHeadConfig, MaskHeadConfig, RcnnTestConfig, RcnnTrainConfig, R
 import { FCNMaskHead, maskHeadLoss, maskProbabilities } from './mask-head.js';
 import { detectionToOriginal } from './detection-to-original.js';
 import { sampleRois, type SampledRois } from './roi-sampling.js';
-import { gtMasksOf, type MaskRcnnTargets } from './targets.js';
+import { positiveMaskTargets } from './mask-targets.js';
+import type { MaskRcnnTargets } from './targets.js';
 
 export interface RoiHeadOptions {
   numClasses: number;
@@ -42,7 +42,8 @@ export interface RoiHeadOptions {
   seed?: number | string;
 }
 
-function extractorOptions(c: RoiExtractorConfig): RoiExtractorOptions {
+/** The RoI extractor op's options from a head's extractor config. */
+export function extractorOptions(c: RoiExtractorConfig): RoiExtractorOptions {
   return {
     outputSize: c.outputSize,
     samplingRatio: c.samplingRatio,
@@ -116,20 +117,9 @@ export class StandardRoIHead extends Module {
     return sampleRois(proposals, metas, targets, { numClasses: this.numClasses, assigner: cfg.assigner, sampler: cfg.sampler, coder: this.bboxCfg.coder }, rng);
   }
 
-  /** 28×28 targets [P·M·M] of the positive RoIs (in their order), from each image's GT bitmaps. */
+  /** 28×28 targets [P·M·M] of the positive RoIs (in their order), from each image's GT bitmaps (mask-targets.ts). */
   maskTargets(s: SampledRois, metas: readonly ImageMeta[], targets: readonly MaskRcnnTargets[], maskSize: number): Float32Array {
-    const parts: Float32Array[] = [];
-    const { batch, boxes, gtIndex } = s.mask;
-    let start = 0;
-    while (start < batch.length) {
-      const i = batch[start]!;
-      let end = start;
-      while (end < batch.length && batch[end] === i) end++;
-      const gt = gtMasksOf(targets[i]!, i, metas[i]!);
-      parts.push(maskTargetsData(boxes.subarray(4 * start, 4 * end), gtIndex.subarray(start, end), gt, { maskSize }));
-      start = end;
-    }
-    return concatArrays(parts, Float32Array);
+    return positiveMaskTargets(s.mask, metas, targets, maskSize);
   }
 
   /** Training losses of the RoI head (see the file comment). `levels` are P2–P6 (or P2–P5). */

@@ -22,7 +22,7 @@ import { Conv2d } from '../../src/nn/conv2d.js';
 import { normalInit, zeros } from '../../src/nn/init.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/nn/rng.js';
-import { binaryCrossEntropyWithLogits, l1Loss } from '../../src/ops/losses.js';
+import { binaryCrossEntropyWithLogits, l1Loss, smoothL1Loss } from '../../src/ops/losses.js';
 import { rowLoss } from '../../src/ops/row-loss.js';
 import { flattenLevels, forwardLevels, type DenseHeadOutput } from '../dense-head.js';
 import type { RpnTargets } from './rpn-targets.js';
@@ -84,6 +84,8 @@ export function flattenRpnLevels(maps: readonly tf.Tensor4D[], k: number): tf.Te
 export interface RpnLossWeights {
   clsWeight: number;
   bboxWeight: number;
+  /** Smooth L1 with this β for the deltas (Cascade R-CNN's RPN: 1/9); absent: L1 (Mask R-CNN). */
+  bboxBeta?: number;
 }
 
 /**
@@ -96,7 +98,8 @@ export function rpnLoss(out: RpnHeadOutput, t: RpnTargets, w: RpnLossWeights): {
     const reg = flattenRpnLevels(out.reg, 4);
     const o = { reduction: 'mean' as const, avgFactor: t.avgFactor };
     const lossCls = rowLoss(cls, t.sampled, t.sampledTargets, (p, y) => binaryCrossEntropyWithLogits(p, y, o));
-    const lossBbox = rowLoss(reg, t.posIndices, t.bboxTargets, (p, y) => l1Loss(p, y, o));
+    const beta = w.bboxBeta;
+    const lossBbox = rowLoss(reg, t.posIndices, t.bboxTargets, (p, y) => (beta === undefined ? l1Loss(p, y, o) : smoothL1Loss(p, y, { ...o, beta })));
     return {
       loss_rpn_cls: tf.mul(lossCls, w.clsWeight) as tf.Scalar,
       loss_rpn_bbox: tf.mul(lossBbox, w.bboxWeight) as tf.Scalar,

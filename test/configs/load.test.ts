@@ -19,6 +19,7 @@ import {
   resolveConfigFile,
   trainingHash,
 } from '../../configs/load.js';
+import { CascadeRCNN } from '../../detectors/cascade-rcnn/cascade-rcnn.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
 import { RetinaNet } from '../../detectors/retinanet/retinanet.js';
 import { trackTensors } from '../nn/helpers.js';
@@ -38,6 +39,16 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
 }
 
 const SHIPPED = [
+  'cascade-mask-rcnn_r50_fpn_20e_coco',
+  'cascade-mask-rcnn_r50_fpn_2x_coco',
+  'cascade-mask-rcnn_tiedresnet50_fpn_20e_coco',
+  'cascade-mask-rcnn_tiedresnet50_fpn_2x_coco',
+  'cascade-mask-rcnn_tiedresnet_synthetic_tiny',
+  'cascade-rcnn_r50_fpn_20e_coco',
+  'cascade-rcnn_r50_fpn_2x_coco',
+  'cascade-rcnn_tiedresnet50_fpn_20e_coco',
+  'cascade-rcnn_tiedresnet50_fpn_2x_coco',
+  'cascade-rcnn_tiedresnet_synthetic_tiny',
   'mask-rcnn_r50_fpn_2x_coco',
   'mask-rcnn_tiedresnet50_fpn_2x_coco',
   'mask-rcnn_tiedresnet_synthetic_tiny',
@@ -82,19 +93,23 @@ describe('loading', () => {
       expect(cfg.name).toBe(name);
       const model = buildModel(cfg, name.includes('coco') ? undefined : 3);
       try {
-        const mask = name.startsWith('mask-rcnn');
-        expect(model).toBeInstanceOf(mask ? MaskRCNN : RetinaNet);
+        const cascade = name.startsWith('cascade-');
+        const twoStage = cascade || name.startsWith('mask-rcnn');
+        const mask = name.startsWith('mask-rcnn') || name.startsWith('cascade-mask-rcnn');
+        expect(model).toBeInstanceOf(cascade ? CascadeRCNN : twoStage ? MaskRCNN : RetinaNet);
         expect(model.numClasses).toBe(name.includes('coco') ? 80 : 3);
-        if (mask) expect((model as MaskRCNN).config.test.rcnn.scoreThr).toBe(cfg.data.test.scoreThr);
+        if (twoStage) expect((model as MaskRCNN | CascadeRCNN).config.test.rcnn.scoreThr).toBe(cfg.data.test.scoreThr);
         else expect((model as RetinaNet).config.test.scoreThr).toBe(cfg.data.test.scoreThr);
+        if (cascade) expect((model as CascadeRCNN).roiHead.withMask).toBe(mask);
         expect(cfg.data.data.withMasks).toBe(mask);
         expect(cfg.data.train.evalMetrics).toEqual(mask ? ['bbox', 'segm'] : ['bbox']);
         const d = describeModel(model);
-        expect(d.type).toBe(mask ? 'MaskRCNN' : 'RetinaNet');
+        expect(d.type).toBe(cascade ? 'CascadeRCNN' : twoStage ? 'MaskRCNN' : 'RetinaNet');
         if (name.includes('coco')) {
           expect(cfg.data.data.train.annFile).toBe('data/coco/annotations/instances_train2017.json');
           expect(cfg.data.data.batchSize * cfg.data.train.accumulate).toBe(16); // mmdetection's reference batch
-          expect(cfg.data.train).toMatchObject({ lr: mask ? 0.02 : 0.01, epochs: 24, milestones: [16, 22], warmupIters: 500, warmupRatio: 0.001 });
+          const schedule = name.includes('_20e_') ? { epochs: 20, milestones: [16, 19] } : { epochs: 24, milestones: [16, 22] };
+          expect(cfg.data.train).toMatchObject({ lr: twoStage ? 0.02 : 0.01, ...schedule, warmupIters: 500, warmupRatio: 0.001 });
           expect(d.trainableParameters).toBeLessThan(d.parameters); // stem + layer1 frozen
         }
         // mmdetection's retinanet_r50_fpn_2x_coco: 37.97 M = R-50 without fc + FPN (P6 from C5) + RetinaHead (80 classes)

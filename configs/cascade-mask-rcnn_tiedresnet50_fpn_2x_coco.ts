@@ -1,0 +1,6 @@
+/**
+ * Cascade Mask R-CNN, TiedResNet-50 (the paper's backbone) + FPN, 24 epochs, ×0.1 at 16 and 22 (the product's 2x schedule); everything else as cascade-mask-rcnn_r50_fpn_20e_coco.
+ */
+import { cascadeCoco } from './cascade-mask-rcnn_r50_fpn_20e_coco.js';
+
+export default cascadeCoco('tiedresnet50', true, '2x');
