@@ -22,6 +22,8 @@
  *      ≈ 5× the time, out of the 10-minute budget; stopped, not adopted.
  *   4. + 14 epochs (560 updates, the most that fits the budget with the tests and rendering), decay after 12
  *      → bbox 10.2 / AP50 27.3 / AP75 5.6, segm 4.0 / AP50 10.4 (`npm run demo`, 2026-12-07; README Quick start).
+ *   5. step 4 with heads twice as wide (FPN / RPN 64, FC 256, 4 mask convs of 64): 1.75× the CPU time per update
+ *      → bbox 7.4 / 20.9 / 3.8, segm 2.4; not adopted.
  *   Issue 20's target (bbox AP ≥ 40, segm AP ≥ 30) is not reached.
  * What limits it: the same model scores class-agnostic bbox AP 16.7 / AP50 42.1 / AP75 8.0 after step 1 — half the
  * AP is lost to the class (only the outline tells circle / square / triangle apart, textures are random), and the
