@@ -36,7 +36,8 @@ export const browseDatasetCommand: CommandModule<object, BrowseArgs> = {
           .option('out', { type: 'string', demandOption: true, describe: 'output folder (images + index.html)' }),
       ),
       'malformed masks',
-    ).example('$0 browse-dataset --gt work_dirs/synthetic/instances_val.json --images work_dirs/synthetic/val --out work_dirs/browse', 'look at the ground truth') as never,
+    ).example('$0 browse-dataset --gt work_dirs/synthetic-tiny/annotations/instances_val.json --images work_dirs/synthetic-tiny/val --out work_dirs/browse', 'look at the ground truth')
+      .example('$0 browse-dataset --gt instances_val2017.json --images val2017 --img-ids 139,285 --color-by instance --out work_dirs/browse', 'two COCO images, one colour per instance') as never,
   handler: async (args) => {
     await runBrowse(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   },

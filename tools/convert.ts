@@ -126,7 +126,9 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .positional('input', { type: 'string', demandOption: true, describe: 'torch.save file (.pth / .pt)' })
       .positional('output', { type: 'string', demandOption: true, describe: '.safetensors file to write (never the input)' })
       .option('all', { type: 'boolean', describe: 'keep every tensor of the file (optimizer state…) under its path, not just the state dict' })
-      .example('$0 convert test/fixtures/io/pth/mmdet2_retinanet_micro.pth work_dirs/retinanet_micro.safetensors', 'an mmdetection checkpoint\'s state dict') as never,
+      .example('$0 convert test/fixtures/io/pth/mmdet2_retinanet_micro.pth work_dirs/retinanet_micro.safetensors', 'an mmdetection checkpoint\'s state dict')
+      .example('$0 convert maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth maskrcnn.safetensors', 'torchvision\'s COCO Mask R-CNN, for tiedet infer')
+      .example('$0 convert epoch_24.pth everything.safetensors --all', 'every tensor of the file, optimizer state too') as never,
   handler: async (args) => {
     await runConvert(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s), process.stderr.isTTY === true);
   },

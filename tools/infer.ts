@@ -96,7 +96,8 @@ export const inferCommand: CommandModule<object, InferArgs> = {
       .example(
         '$0 infer --model torchvision:maskrcnn_resnet50_fpn --weights maskrcnn_resnet50_fpn_coco.safetensors --images val2017 --out work_dirs/infer',
         'COCO val2017 with torchvision\'s Mask R-CNN',
-      ) as never,
+      )
+      .example('$0 infer --config mask-rcnn_tiedresnet_synthetic_tiny --weights model.safetensors --images "photos/*.jpg" --out work_dirs/mine --render', 'a tiedet config on your own photos, with a gallery') as never,
   handler: async (args) => {
     await runInferCommand(args, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   },

@@ -155,7 +155,8 @@ export const occlusionReportCommand: CommandModule<object, OcclusionReportArgs> 
       .example(
         '$0 occlusion-report --gt val.json --results ResNet50=r50.json --results TiedResNet50=tied.json --iou bbox --out work_dirs/occ',
         'compare two detectors',
-      ) as never,
+      )
+      .example('$0 occlusion-report --gt val.json --results Tied=segm.json --iou segm --definition mask --bins 5 --out work_dirs/occ-mask', 'mask AP by the mask-overlap definition, 5 bins') as never,
   handler: (args) => {
     runOcclusionReport(
       args,

@@ -80,7 +80,8 @@ export const occlusionStatsCommand: CommandModule<object, OcclusionStatsArgs> = 
         describe: 'box: union of the other boxes; pairwise: summed pairwise overlaps (capped at 1); mask: other instances\' visible masks inside each box',
       })
       .option('json', { type: 'string', describe: 'write the distribution and every image\'s r to this file' })
-      .example('$0 occlusion-stats --gt instances_val2017.json', 'images per occlusion bin') as never,
+      .example('$0 occlusion-stats --gt instances_val2017.json', 'images per occlusion bin')
+      .example('$0 occlusion-stats --gt val.json --definition pairwise --bins 5 --json occ.json', 'another definition, every image\'s r as JSON') as never,
   handler: (args) => {
     runOcclusionStats(args, (s) => process.stdout.write(s));
   },
