@@ -32,6 +32,7 @@ import type {
   RpnHeadConfig,
   RpnTrainConfig,
 } from '../mask-rcnn/config.js';
+import { checkTwoStageParts, roiExtractor } from '../mask-rcnn/config.js';
 
 export interface CascadeRpnHeadConfig extends Omit<RpnHeadConfig, 'loss'> {
   /** bboxBeta: SmoothL1Loss β of the RPN deltas (1/9). */
@@ -96,14 +97,6 @@ export interface CascadeRcnnConfig {
   train: CascadeRcnnTrainConfig;
   test: CascadeRcnnTestConfig;
 }
-
-const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
-  outputSize,
-  samplingRatio: 0,
-  aligned: true,
-  featmapStrides: [4, 8, 16, 32],
-  finestScale: 56,
-});
 
 /** mmdetection's Cascade Mask R-CNN R-50-FPN defaults (a fresh object each call). */
 export function defaultCascadeRcnnConfig(): CascadeRcnnConfig {
@@ -208,37 +201,9 @@ export function checkCascadeRcnnConfig(cfg: CascadeRcnnConfig): CascadeRcnnConfi
   cfg.train.rcnn.stageIouThrs.forEach((t, i) => {
     if (!(t >= 0 && t <= 1)) throw new Error(`cascadeRcnnConfig: train.rcnn.stageIouThrs[${i}] must be in [0, 1], got ${t}`);
   });
-  checks.positiveInt(m.neck.outChannels, 'model.neck.outChannels');
-  checks.positiveInt(m.rpnHead.featChannels, 'model.rpnHead.featChannels');
-  checks.positiveInt(m.bboxHead.fcChannels, 'model.bboxHead.fcChannels');
-  checks.positiveInt(m.bboxHead.numSharedFcs, 'model.bboxHead.numSharedFcs');
   checks.finite(m.rpnHead.loss.bboxBeta, 'model.rpnHead.loss.bboxBeta');
   checks.finite(m.bboxHead.loss.bboxBeta, 'model.bboxHead.loss.bboxBeta');
-  checks.nonNegativeInt(m.maskHead.numConvs, 'model.maskHead.numConvs');
-  checks.positiveInt(m.maskHead.convChannels, 'model.maskHead.convChannels');
-  for (const [name, r] of [['bboxHead', m.bboxHead.roiExtractor], ['maskHead', m.maskHead.roiExtractor]] as const) {
-    checks.positiveInt(r.outputSize, `model.${name}.roiExtractor.outputSize`);
-    checks.nonEmpty(r.featmapStrides, `model.${name}.roiExtractor.featmapStrides`);
-  }
-  if (m.rpnHead.anchors.strides.length !== m.bboxHead.roiExtractor.featmapStrides.length + 1) {
-    throw new Error(
-      `cascadeRcnnConfig: the RPN uses ${m.rpnHead.anchors.strides.length} levels but the RoI extractors ${m.bboxHead.roiExtractor.featmapStrides.length}; ` +
-        'the RoI heads pool from every RPN level but the last (P2–P5 of P2–P6)',
-    );
-  }
-  if (cfg.train.rcnn.maskSize !== 2 * m.maskHead.roiExtractor.outputSize) {
-    throw new Error(
-      `cascadeRcnnConfig: train.rcnn.maskSize (${cfg.train.rcnn.maskSize}) must be twice model.maskHead.roiExtractor.outputSize (${m.maskHead.roiExtractor.outputSize}): the mask head upsamples ×2`,
-    );
-  }
-  for (const [p, path] of [[cfg.train.rpnProposal, 'train.rpnProposal'], [cfg.test.rpn, 'test.rpn']] as const) {
-    checks.positiveInt(p.nmsPre, `${path}.nmsPre`);
-    checks.positiveInt(p.maxPerImg, `${path}.maxPerImg`);
-    checks.finite(p.iouThr, `${path}.iouThr`);
-    checks.finite(p.minBboxSize, `${path}.minBboxSize`);
-  }
-  checks.positiveInt(cfg.test.rcnn.maxPerImg, 'test.rcnn.maxPerImg');
-  checks.finite(cfg.test.rcnn.maskThr, 'test.rcnn.maskThr');
+  checkTwoStageParts(cfg, 'cascadeRcnnConfig', 'the RoI heads pool');
   return cfg;
 }
 

@@ -132,7 +132,8 @@ export interface MaskRcnnConfig {
   test: MaskRcnnTestConfig;
 }
 
-const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
+/** mmdetection's `SingleRoIExtractor` defaults at `outputSize` (Mask R-CNN's and Cascade's box and mask heads). */
+export const roiExtractor = (outputSize: number): RoiExtractorConfig => ({
   outputSize,
   samplingRatio: 0,
   aligned: true,
@@ -201,45 +202,59 @@ export const MASK_RCNN_TINY: DeepPartial<MaskRcnnConfig> = {
   test: { rpn: { nmsPre: 300, maxPerImg: 100 } },
 };
 
-const checks = configChecks('maskRcnnConfig');
-const positiveInt = checks.positiveInt;
-
-function checkProposal(p: ProposalConfig, path: string): void {
-  positiveInt(p.nmsPre, `${path}.nmsPre`);
-  positiveInt(p.maxPerImg, `${path}.maxPerImg`);
-  checks.finite(p.iouThr, `${path}.iouThr`);
-  checks.finite(p.minBboxSize, `${path}.minBboxSize`);
+/** What `checkTwoStageParts` reads: the parts Mask R-CNN's and Cascade's configs have in common. */
+interface TwoStageParts {
+  numClasses: number;
+  model: Pick<MaskRcnnModelConfig, 'neck' | 'rpnHead'> & {
+    bboxHead: Pick<MaskRcnnModelConfig['bboxHead'], 'fcChannels' | 'numSharedFcs' | 'roiExtractor'>;
+    maskHead: Pick<MaskRcnnModelConfig['maskHead'], 'numConvs' | 'convChannels' | 'roiExtractor'>;
+  };
+  train: { rpnProposal: ProposalConfig; rcnn: { maskSize: number } };
+  test: { rpn: ProposalConfig; rcnn: { maxPerImg: number; maskThr: number } };
 }
 
-/** Consistency checks of a merged config (errors name the field). */
-export function checkMaskRcnnConfig(cfg: MaskRcnnConfig): MaskRcnnConfig {
-  positiveInt(cfg.numClasses, 'numClasses');
+/**
+ * The checks of the parts every two-stage config shares (neck, RPN, box / mask head widths, RoI extractors, mask
+ * size, proposals, test settings); `owner` starts the messages and `whoPools` names what pools from the RPN levels.
+ */
+export function checkTwoStageParts(cfg: TwoStageParts, owner: string, whoPools: string): void {
+  const c = configChecks(owner);
   const m = cfg.model;
-  positiveInt(m.neck.outChannels, 'model.neck.outChannels');
-  positiveInt(m.rpnHead.featChannels, 'model.rpnHead.featChannels');
-  positiveInt(m.bboxHead.fcChannels, 'model.bboxHead.fcChannels');
-  positiveInt(m.bboxHead.numSharedFcs, 'model.bboxHead.numSharedFcs');
-  checks.nonNegativeInt(m.maskHead.numConvs, 'model.maskHead.numConvs');
-  positiveInt(m.maskHead.convChannels, 'model.maskHead.convChannels');
+  c.positiveInt(m.neck.outChannels, 'model.neck.outChannels');
+  c.positiveInt(m.rpnHead.featChannels, 'model.rpnHead.featChannels');
+  c.positiveInt(m.bboxHead.fcChannels, 'model.bboxHead.fcChannels');
+  c.positiveInt(m.bboxHead.numSharedFcs, 'model.bboxHead.numSharedFcs');
+  c.nonNegativeInt(m.maskHead.numConvs, 'model.maskHead.numConvs');
+  c.positiveInt(m.maskHead.convChannels, 'model.maskHead.convChannels');
   for (const [name, r] of [['bboxHead', m.bboxHead.roiExtractor], ['maskHead', m.maskHead.roiExtractor]] as const) {
-    positiveInt(r.outputSize, `model.${name}.roiExtractor.outputSize`);
-    checks.nonEmpty(r.featmapStrides, `model.${name}.roiExtractor.featmapStrides`);
+    c.positiveInt(r.outputSize, `model.${name}.roiExtractor.outputSize`);
+    c.nonEmpty(r.featmapStrides, `model.${name}.roiExtractor.featmapStrides`);
   }
   if (m.rpnHead.anchors.strides.length !== m.bboxHead.roiExtractor.featmapStrides.length + 1) {
     throw new Error(
-      `maskRcnnConfig: the RPN uses ${m.rpnHead.anchors.strides.length} levels but the RoI extractors ${m.bboxHead.roiExtractor.featmapStrides.length}; ` +
-        'Mask R-CNN pools from every RPN level but the last (P2–P5 of P2–P6)',
+      `${owner}: the RPN uses ${m.rpnHead.anchors.strides.length} levels but the RoI extractors ${m.bboxHead.roiExtractor.featmapStrides.length}; ` +
+        `${whoPools} from every RPN level but the last (P2–P5 of P2–P6)`,
     );
   }
   if (cfg.train.rcnn.maskSize !== 2 * m.maskHead.roiExtractor.outputSize) {
     throw new Error(
-      `maskRcnnConfig: train.rcnn.maskSize (${cfg.train.rcnn.maskSize}) must be twice model.maskHead.roiExtractor.outputSize (${m.maskHead.roiExtractor.outputSize}): the mask head upsamples ×2`,
+      `${owner}: train.rcnn.maskSize (${cfg.train.rcnn.maskSize}) must be twice model.maskHead.roiExtractor.outputSize (${m.maskHead.roiExtractor.outputSize}): the mask head upsamples ×2`,
     );
   }
-  checkProposal(cfg.train.rpnProposal, 'train.rpnProposal');
-  checkProposal(cfg.test.rpn, 'test.rpn');
-  positiveInt(cfg.test.rcnn.maxPerImg, 'test.rcnn.maxPerImg');
-  checks.finite(cfg.test.rcnn.maskThr, 'test.rcnn.maskThr');
+  for (const [p, path] of [[cfg.train.rpnProposal, 'train.rpnProposal'], [cfg.test.rpn, 'test.rpn']] as const) {
+    c.positiveInt(p.nmsPre, `${path}.nmsPre`);
+    c.positiveInt(p.maxPerImg, `${path}.maxPerImg`);
+    c.finite(p.iouThr, `${path}.iouThr`);
+    c.finite(p.minBboxSize, `${path}.minBboxSize`);
+  }
+  c.positiveInt(cfg.test.rcnn.maxPerImg, 'test.rcnn.maxPerImg');
+  c.finite(cfg.test.rcnn.maskThr, 'test.rcnn.maskThr');
+}
+
+/** Consistency checks of a merged config (errors name the field). */
+export function checkMaskRcnnConfig(cfg: MaskRcnnConfig): MaskRcnnConfig {
+  configChecks('maskRcnnConfig').positiveInt(cfg.numClasses, 'numClasses');
+  checkTwoStageParts(cfg, 'maskRcnnConfig', 'Mask R-CNN pools');
   return cfg;
 }
 
