@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageMeta } from '../../data/meta.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
-import type { NetDetections } from '../../detectors/mask-rcnn/bbox-postprocess.js';
 import type { MaskRcnnTargets } from '../../detectors/mask-rcnn/targets.js';
 import { complexity } from '../../src/backbones/complexity.js';
 import { resnet50, tiedResNet50 } from '../../src/backbones/presets.js';
@@ -34,6 +33,7 @@ import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
 import { backendMemory } from '../../src/engine/kernels/heap-wasm.js';
 import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
+import { fakeDetections, image, metaFor, parseInput } from './two-stage-inputs.js';
 
 // zero-init residuals keep the random network's activations finite (eval-mode BN with unit statistics lets a deep
 // random network overflow to Inf/NaN, which would leave no proposals to time); the compute is the same.
@@ -82,39 +82,6 @@ interface InferenceRow {
   maskPaste: Timing;
   partsMs: number;
   predictNoMasks: Timing;
-}
-
-function parseInput(s: string): [number, number] {
-  const m = /^(\d+)x(\d+)$/.exec(s);
-  if (!m) throw new Error(`--input must be HxW, got ${s}`);
-  return [Number(m[1]), Number(m[2])];
-}
-
-function metaFor(h: number, w: number): ImageMeta {
-  const pad = (v: number) => Math.ceil(v / 32) * 32;
-  return {
-    imageId: 1,
-    file: 'bench.png',
-    originalSize: { width: w, height: h },
-    resizedSize: { width: w, height: h },
-    padSize: { width: pad(w), height: pad(h) },
-    scaleFactor: [1, 1],
-    flipped: false,
-  };
-}
-
-function image(meta: ImageMeta, seed: number): tf.Tensor4D {
-  return tf.randomNormal([1, meta.padSize.height, meta.padSize.width, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
-}
-
-/** 100 "detections": the best proposals with random labels (random weights detect nothing above 0.05). */
-function fakeDetections(proposals: Float32Array, numClasses: number, rng: Rng): NetDetections {
-  const k = Math.min(100, proposals.length / 4);
-  return {
-    boxes: proposals.slice(0, 4 * k),
-    scores: Float32Array.from({ length: k }, (_, i) => 1 - i / 1000),
-    labels: Int32Array.from({ length: k }, () => rng.int(numClasses)),
-  };
 }
 
 async function inference(preset: string, meta: ImageMeta, repeats: number): Promise<InferenceRow> {
