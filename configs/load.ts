@@ -21,29 +21,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Detector } from '../detectors/detector.js';
 import { hashConfig } from '../src/train/checkpoint-state.js';
 import type { ConfigData, ExperimentConfig } from './_base.js';
+import { CONFIG_DIR, EXTENSIONS, HELPER, listConfigs } from './names.js';
 import { applyCfgOptions, CfgOptionError, closestKeys } from './_options.js';
 import { ConfigError, validateConfigData } from './_validate.js';
 
 export { ConfigError } from './_validate.js';
 export { CfgOptionError } from './_options.js';
 
-/** The folder of the shipped config files (configs/ in the source tree, dist/configs when built). */
-export const CONFIG_DIR = dirname(fileURLToPath(import.meta.url));
-
-/** Files in configs/ that are not experiment configs. */
-const HELPER = /^(_|load\.)|\.d\.ts$|\.map$/;
-const EXTENSIONS = ['.ts', '.js', '.mts', '.mjs'];
-
-/** Names of the shipped configs (file names without extension), sorted. */
-export function listConfigs(dir = CONFIG_DIR): string[] {
-  const names = new Set<string>();
-  for (const f of readdirSync(dir)) {
-    if (HELPER.test(f)) continue;
-    const ext = extname(f);
-    if (EXTENSIONS.includes(ext)) names.add(f.slice(0, -ext.length));
-  }
-  return [...names].sort();
-}
+export { CONFIG_DIR, listConfigs } from './names.js';
 
 /** The config file `spec` names: an existing path, or a name in configs/. */
 export function resolveConfigFile(spec: string, dir = CONFIG_DIR): string {

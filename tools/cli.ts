@@ -24,7 +24,7 @@ import { printConfigCommand } from './print-config.js';
 import { analyzeFiltersCommand } from './analyze-filters.js';
 import { CliError, describeError } from './cli-error.js';
 import { checkOptionValues, explainUsage, normalizeArgv, type OptionKinds } from './cli-guards.js';
-import { listConfigs } from '../configs/load.js';
+import { listConfigs } from '../configs/names.js';
 
 export async function main(argv: string[]): Promise<number> {
   // The option kinds of the parser, read when the middleware runs (after the command's builder added its options).
