@@ -313,10 +313,14 @@ export function classCountFor(cfg: LoadedConfig, weights?: string): number | und
     const saved = readResolvedConfig(dir);
     if (saved) return saved.model.numClasses;
   }
-  const ann = cfg.data.data.train.annFile;
-  if (!existsSync(ann)) return undefined;
+  return categoryCount(cfg.data.data.train.annFile);
+}
+
+/** The number of categories of a COCO annotation file, or undefined when it is absent or unreadable. */
+export function categoryCount(annFile: string): number | undefined {
+  if (!existsSync(annFile)) return undefined;
   try {
-    const json = JSON.parse(readFileSync(ann, 'utf8')) as { categories?: unknown };
+    const json = JSON.parse(readFileSync(annFile, 'utf8')) as { categories?: unknown };
     return Array.isArray(json.categories) ? json.categories.length : undefined;
   } catch {
     return undefined;

@@ -51,10 +51,10 @@ export async function runInferCommand(args: InferArgs, out: (s: string) => void,
       const m = models.loadTorchvisionModel(args.model, args.weights);
       [model, dispose] = [models.torchvisionInferModel(m), () => m.dispose()];
     } else {
-      const { loadConfig, buildModel } = await import('../configs/load.js');
+      const { loadConfig, buildModel, categoryCount } = await import('../configs/load.js');
       const cfg = await loadConfig(args.config!, { cfgOptions: (args['cfg-options'] ?? []).map(String) });
-      const { configInferModel, configCategoryCount } = await import('./infer/config-model.js');
-      const m = buildModel(cfg, configCategoryCount(cfg), cfg.data.data.val.annFile);
+      const { configInferModel } = await import('./infer/config-model.js');
+      const m = buildModel(cfg, categoryCount(cfg.data.data.val.annFile), cfg.data.data.val.annFile);
       try {
         [model, dispose] = [configInferModel(cfg, m, args.weights), () => m.dispose()];
       } catch (e) {

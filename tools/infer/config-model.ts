@@ -18,14 +18,6 @@ import { loadTorchState } from '../../src/io/torch-weights.js';
 import { readWeightsFile } from '../../src/io/weights-file.js';
 import type { InferModel } from './run.js';
 
-/** The category count of the config's `data.val.annFile` when it exists (what numClasses 'auto' follows). */
-export function configCategoryCount(cfg: LoadedConfig): number | undefined {
-  const ann = cfg.data.data.val.annFile;
-  if (!existsSync(ann)) return undefined;
-  const json = JSON.parse(readFileSync(ann, 'utf8')) as { categories?: unknown[] };
-  return Array.isArray(json.categories) ? json.categories.length : undefined;
-}
-
 function categoriesOf(cfg: LoadedConfig, numClasses: number): { id: number; name: string }[] {
   const ann = cfg.data.data.val.annFile;
   if (existsSync(ann)) {
