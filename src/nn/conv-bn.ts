@@ -7,9 +7,14 @@
  * Used only when the BN normalises with its running statistics (eval mode or frozen), the conv is ungrouped and no
  * gradient tape is recording (`tf.engine().state.gradientDepth === 0`); otherwise the ordinary conv, BN (custom op
  * with its closed-form backward) and ReLU run. Same result up to float32 rounding.
+ *
+ * A folded 3×3 stride-1 conv that is wide and large enough (`winogradApplies`: the backbone's bottleneck conv2 in
+ * stages 1–3 at detection sizes) runs as Winograd F(4×4, 3×3) with the folded weight, bias and ReLU
+ * (engine/kernels/winograd-conv.ts: a quarter of the multiply-adds, outputs within ~1e-5 of the output scale).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BatchNorm2d } from './batchnorm2d.js';
+import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
 import { Conv2d } from './conv2d.js';
 import { explicitPadding } from './functional.js';
 
@@ -36,9 +41,11 @@ export function convBn(conv: { forward(x: tf.Tensor4D): tf.Tensor4D }, bn: Batch
       return relu ? tf.relu(y) : y;
     }
     const { scale, shift } = foldedBn(bn, conv.bias as tf.Tensor1D | null);
+    const filter = tf.mul(conv.weight, scale) as tf.Tensor4D;
+    if (winogradApplies(x, filter, conv)) return winogradConv3x3(x, filter, shift, relu);
     return tf.fused.conv2d({
       x,
-      filter: tf.mul(conv.weight, scale) as tf.Tensor4D,
+      filter,
       strides: conv.stride,
       pad: explicitPadding(conv.padding),
       dataFormat: 'NHWC',

@@ -4,7 +4,9 @@
  *  - outputs match the direct conv (tf.fused.conv2d on the same backend) within 5e-5 of the output scale for
  *    odd sizes, batches, channel counts, with and without bias / ReLU;
  *  - it is taken only where it should be (no tape, 3×3 stride 1 pad 1, ≥ 64 channels, ≥ 512 tiles, enabled), and
- *    ConvModule's inference path gives the same result with it as without; no tensor leaks.
+ *    ConvModule's inference path gives the same result with it as without; no tensor leaks;
+ *  - the backbones' folded conv + BN (+ ReLU) (`convBn`, src/nn/conv-bn.ts) takes it for a 3×3 stride-1 conv
+ *    and matches the unfolded conv → BN → ReLU; a strided conv keeps the direct path.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,9 @@ import { initEngine } from '../../src/engine/index.js';
 import { setWinograd, winogradApplies, winogradConv3x3, winogradFilters } from '../../src/engine/kernels/winograd-conv.js';
 import { WINOGRAD_AT, WINOGRAD_BT, WINOGRAD_G } from '../../src/engine/kernels/winograd-matrices.js';
 import { ConvModule } from '../../src/nn/conv-module.js';
+import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
+import { Conv2d } from '../../src/nn/conv2d.js';
+import { convBn } from '../../src/nn/conv-bn.js';
 import { Rng } from '../../src/nn/rng.js';
 
 function maxAbs(t: tf.Tensor): number {
@@ -111,5 +116,41 @@ describe('Winograd F(4×4, 3×3)', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(x);
     m.dispose();
+  });
+
+  it("the backbones' folded conv + BN takes it for 3×3 stride 1, matching conv → BN → ReLU", () => {
+    const rng = new Rng(7);
+    const conv = new Conv2d({ inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, rng: new Rng(8) });
+    const bn = new BatchNorm2d({ numFeatures: 64 });
+    // running statistics and affine parameters far from the identity, so that a wrong fold shows
+    tf.tidy(() => {
+      bn.runningMean.assign(tf.tensor1d(Float32Array.from({ length: 64 }, () => rng.normal() * 0.5)));
+      bn.runningVar.assign(tf.tensor1d(Float32Array.from({ length: 64 }, () => 0.2 + rng.uniform() * 3)));
+      (bn.weight as tf.Variable).assign(tf.tensor1d(Float32Array.from({ length: 64 }, () => 0.5 + rng.uniform())));
+      (bn.bias as tf.Variable).assign(tf.tensor1d(Float32Array.from({ length: 64 }, () => rng.normal() * 0.3)));
+    });
+    bn.eval();
+    const x = tf.tensor4d(Float32Array.from({ length: 88 * 96 * 64 }, () => rng.normal()), [1, 88, 96, 64]);
+    const before = tf.memory().numTensors;
+    const fast = convBn(conv, bn, x, true);
+    const reference = tf.tidy(() => tf.relu(bn.forward(conv.forward(x))));
+    setWinograd(false);
+    const direct = convBn(conv, bn, x, true);
+    setWinograd(true);
+    expect(maxDiff(fast, reference)).toBeLessThanOrEqual(5e-5 * maxAbs(reference));
+    expect(maxDiff(direct, reference)).toBeLessThanOrEqual(5e-6 * maxAbs(reference));
+    expect(maxDiff(fast, direct)).toBeGreaterThan(0); // it really took the Winograd path
+    tf.dispose([fast, reference, direct]);
+    expect(tf.memory().numTensors).toBe(before);
+    const strided = new Conv2d({ inChannels: 64, outChannels: 64, kernelSize: 3, stride: 2, padding: 1, bias: false, rng: new Rng(9) });
+    const a = convBn(strided, bn, x, true);
+    setWinograd(false);
+    const b = convBn(strided, bn, x, true);
+    setWinograd(true);
+    expect(maxDiff(a, b)).toBe(0);
+    tf.dispose([a, b, x]);
+    conv.dispose();
+    strided.dispose();
+    bn.dispose();
   });
 });

@@ -3,8 +3,10 @@
  * mmdetection's test settings: 80 classes, nms_pre 1000, score_thr 0.05, NMS 0.5, 100 per image) with ResNet-50 and
  * TiedResNet-50 backbones at 800×1333 (padded to 800×1344 as mmdetection / torchvision pad to 32), split into
  * backbone / neck / head / post-processing (each part awaits its output before the next starts), median of
- * `--repeats` runs after one warm-up. Reference: torchvision `retinanet_resnet50_fpn` on this machine's CPU
- * (PyTorch, 2 cores): 6.3 s per image.
+ * `--repeats` runs after one warm-up. Reference, in the same run (issue 23): torchvision `retinanet_resnet50_fpn`
+ * on the same input with the same thread count, split alike (tools/reference/torch_bench.py `retinanet`), one
+ * PyTorch run after each tiedet run (tools/bench/reference.ts) — "reference not measured" without a python3 with
+ * torch + torchvision.
  *
  * Random weights (backbones with `zeroInitResidual`, so activations stay O(1) as in a trained network), realistic
  * post-processing load: after the warm-up the classification bias is set so that at least 5 % of the (anchor, class)
@@ -12,13 +14,15 @@
  * its top-k ≥ 1000 candidates (P7 at 800×1344 has 7·11·9·80 = 55,440 scores) to decoding and NMS. The
  * candidate counts are printed.
  *
- * The machine is shared: besides wall time the script prints process CPU time per part and an idle-machine estimate
- * scaled by a yardstick convolution timed between the runs (see YARDSTICK_IDLE_MS); `uptime` tells how busy it was.
+ * Besides wall time the script prints process CPU time per part and the load average; ratios to PyTorch come only
+ * from the alternated pairs of this run (this VM's speed drifts by ±30–50 % between days).
  *
  * `--train-step` also times training iterations (issue #9): batch 1 at the same size, the COCO config's model state
  * (stem + stage 1 frozen, BN frozen: the presets' defaults; backbone activation checkpointing as the COCO configs,
  * `--no-cp` without), four GT boxes, loss + gradients + SGD update
- * (momentum 0.9, wd 1e-4), median of `--train-repeats` (default 2) after one warm-up iteration.
+ * (momentum 0.9, wd 1e-4), median of `--train-repeats` (default 2) after one warm-up iteration; alternated with
+ * torchvision's RetinaNet training step built as torchvision builds it on a pretrained backbone (FrozenBatchNorm2d,
+ * stem + layer1 frozen), same size, the same four boxes, SGD alike (torch_bench.py `retinanet-train`).
  *
  * Options: --presets resnet50,tiedResNet50 (and any backbone preset name), --input 800x1333, --repeats 3,
  * --threads N (default: all cores), --backend wasm, --profile (per-kernel table of one full run), --train-step,
@@ -37,18 +41,18 @@ import { initEngine, type BackendName } from '../../src/engine/index.js';
 import { loadPresets, parseInput, selectPresets } from '../backbone-presets.js';
 import { profileKernels } from './kernel-profile.js';
 import { argValue, repoRoot, runChild, table, writeJson } from './harness.js';
+import { median, startReference, type Reference, type ReferenceRun, type ReferenceTask } from './reference.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const PARTS = ['backbone', 'neck', 'head', 'post'] as const;
 type Part = (typeof PARTS)[number];
-/** torchvision retinanet_resnet50_fpn, PyTorch CPU, this machine (issue #8). */
-const TORCH_REFERENCE_MS = 6300;
-/**
- * A yardstick timed next to every run: conv 3×3 256→256 on 1×100×168×256 (one of the head's P3 convs), 320 ms on
- * this machine when idle (README, bench:engine). Other processes slow it and the detector alike, so
- * wall × 320 / yardstick estimates the idle-machine time (printed as such, next to the measured one).
- */
-const YARDSTICK_IDLE_MS = 320;
+/** The reference side of a row: PyTorch's medians per part and total, and the ratio tiedet / PyTorch per pair. */
+interface RefSide {
+  medianMs: Record<string, number>;
+  runsMs: number[];
+  ratio: number;
+  spread: [number, number];
+}
 
 interface Row {
   name: string;
@@ -60,19 +64,38 @@ interface Row {
   /** Per level: scores above score_thr, and the candidates kept (≤ nms_pre). */
   candidates: { above: number; kept: number }[];
   detections: number;
-  /** The yardstick conv's time next to each run, and its median. */
-  yardstickRunsMs: number[];
-  yardstickMs: number;
+  /** torchvision's RetinaNet on the same input, alternated with tiedet's runs (null: not measured). */
+  reference: RefSide | null;
   profile?: string;
-  /** Training iteration (batch 1): wall and process CPU ms per run. */
-  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number> };
+  /** Training iteration (batch 1): wall and process CPU ms per run, and torchvision's step alternated with it. */
+  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number>; reference: RefSide | null };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** PyTorch's side of the alternated pairs. */
+function refSide(mine: number[], theirs: ReferenceRun[]): RefSide | null {
+  if (!theirs.length) return null;
+  const parts = Object.keys(theirs[0]!.parts);
+  const ratios = mine.map((m, i) => m / theirs[i]!.ms);
+  const total = theirs.map((r) => r.ms);
+  return {
+    medianMs: { ...Object.fromEntries(parts.map((p) => [p, median(theirs.map((r) => r.parts[p]!))])), total: median(total) },
+    runsMs: total,
+    ratio: median(mine) / median(total),
+    spread: [Math.min(...ratios), Math.max(...ratios)],
+  };
 }
+
+/** The running reference, or why there is none (printed once). */
+async function reference(task: ReferenceTask, input: [number, number], threads: number): Promise<Reference | null> {
+  const r = await startReference(task, input, threads);
+  if ('missing' in r) {
+    process.stderr.write(`  PyTorch reference not measured: ${r.missing}\n`);
+    return null;
+  }
+  process.stderr.write(`  PyTorch reference: torch ${r.info.torch}, torchvision ${r.info.torchvision}, ${r.info.threads} thread(s) (${r.info.python})\n`);
+  return r;
+}
+
 
 /**
  * Set the classification bias (one for all levels: the head is shared) so that at least `fraction` of every level's
@@ -111,6 +134,7 @@ async function trainIteration(
   w: number,
   repeats: number,
   withCp: boolean,
+  ref: Reference | null,
 ): Promise<NonNullable<Row['train']>> {
   const [ph, pw] = [Math.ceil(h / 32) * 32, Math.ceil(w / 32) * 32];
   const model = new RetinaNet({ backbone: backbone({ seed: 1, numClasses: null, withCp }), seed: 2 });
@@ -143,12 +167,15 @@ async function trainIteration(
     await step();
     const runsMs: number[] = [];
     const cpuRunsMs: number[] = [];
+    const refRuns: ReferenceRun[] = [];
     for (let r = 0; r < repeats; r++) {
       const [ms, c] = await step();
       runsMs.push(ms);
       cpuRunsMs.push(c);
+      if (ref) refRuns.push(await ref.run());
+      process.stderr.write(`    step ${r + 1}/${repeats}: ${(ms / 1000).toFixed(1)} s${ref ? `, PyTorch ${(refRuns[r]!.ms / 1000).toFixed(1)} s` : ''}\n`);
     }
-    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses };
+    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses, reference: refSide(runsMs, refRuns) };
   } finally {
     x.dispose();
     sgd.dispose();
@@ -163,6 +190,7 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
   const repeats = Math.max(1, Number(argValue('repeats') ?? 3));
   const presets = await loadPresets();
   const rows: Row[] = [];
+  const inferenceRef = argValue('no-inference') !== undefined ? null : await reference('retinanet', [h, w], info.threads);
   for (const entry of argValue('no-inference') !== undefined ? [] : selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50')) {
     process.stderr.write(`  [${info.backend} ×${info.threads}] ${entry.name}\n`);
     // zeroInitResidual: random residual branches would blow activations up stage by stage (TiedResNet-50's C5 reaches
@@ -229,23 +257,13 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
     });
     tf.dispose([...after.cls, ...after.reg]);
     await run(false);
-    const yw = tf.randomNormal([3, 3, 256, 256], 0, 0.01, 'float32', 4) as tf.Tensor4D;
-    const yx = tf.randomNormal([1, 100, 168, 256], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const yardstick = async (): Promise<number> => {
-      const t0 = performance.now();
-      const y = tf.conv2d(yx, yw, 1, 'same');
-      await y.data();
-      y.dispose();
-      return performance.now() - t0;
-    };
-    await yardstick();
-    const yardstickRunsMs: number[] = [];
+    const refRuns: ReferenceRun[] = [];
     for (let r = 0; r < repeats; r++) {
-      yardstickRunsMs.push(await yardstick());
       await run(true);
+      if (inferenceRef) refRuns.push(await inferenceRef.run());
+      const last = runsMs.total[r]!;
+      process.stderr.write(`    run ${r + 1}/${repeats}: ${(last / 1000).toFixed(2)} s${inferenceRef ? `, PyTorch ${(refRuns[r]!.ms / 1000).toFixed(2)} s` : ''}\n`);
     }
-    yardstickRunsMs.push(await yardstick());
-    tf.dispose([yw, yx]);
     const row: Row = {
       name: entry.name,
       runsMs,
@@ -266,25 +284,27 @@ async function child(): Promise<{ backend: string; threads: number; input: [numb
       },
       candidates,
       detections,
-      yardstickRunsMs,
-      yardstickMs: median(yardstickRunsMs),
+      reference: refSide(runsMs.total, refRuns),
     };
     if (argValue('profile') !== undefined) row.profile = (await profileKernels(() => run(false))).table;
     rows.push(row);
     x.dispose();
     model.dispose();
   }
+  inferenceRef?.close();
   if (argValue('train-step') !== undefined) {
     const trainRepeats = Math.max(1, Number(argValue('train-repeats') ?? 2));
+    const trainRef = await reference('retinanet-train', [h, w], info.threads);
     for (const entry of selectPresets(argValue('presets') ?? 'resnet50,tiedResNet50')) {
       process.stderr.write(`  [${info.backend} ×${info.threads}] ${entry.name}: training iteration at ${h}×${w}\n`);
       let row = rows.find((r) => r.name === entry.name);
       if (!row) {
-        row = { name: entry.name, runsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, medianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, cpuRunsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, cpuMedianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, candidates: [], detections: 0, yardstickRunsMs: [], yardstickMs: NaN };
+        row = { name: entry.name, runsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, medianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, cpuRunsMs: { backbone: [], neck: [], head: [], post: [], total: [] }, cpuMedianMs: { backbone: NaN, neck: NaN, head: NaN, post: NaN, total: NaN }, candidates: [], detections: 0, reference: null };
         rows.push(row);
       }
-      row.train = await trainIteration(entry.pick(presets), h, w, trainRepeats, argValue('no-cp') === undefined);
+      row.train = await trainIteration(entry.pick(presets), h, w, trainRepeats, argValue('no-cp') === undefined, trainRef);
     }
+    trainRef?.close();
   }
   return { backend: info.backend, threads: info.threads, input: [h, w], padded: [ph, pw], rows };
 }
@@ -308,40 +328,39 @@ async function main(): Promise<void> {
     `\nRetinaNet inference, 1 image ${r.input[0]}×${r.input[1]} (padded ${r.padded[0]}×${r.padded[1]}), ${r.backend} ×${r.threads} threads; ` +
       `median ms of ${r.rows[0]?.runsMs.total.length ?? 0} runs after a warm-up\n`,
   );
+  const ratio = (a: number, b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? '–' : `${(a / b).toFixed(2)}×`);
+  const anyRef = inf.some((x) => x.reference);
   process.stdout.write(
     `${table(
-      ['backbone preset', 'backbone', 'neck', 'head', 'post', 'total', 'vs torch 6.3 s', 'detections'],
-      inf.map((x) => [
-        x.name,
-        x.medianMs.backbone,
-        x.medianMs.neck,
-        x.medianMs.head,
-        x.medianMs.post,
-        x.medianMs.total,
-        `${(x.medianMs.total / TORCH_REFERENCE_MS).toFixed(2)}×`,
-        String(x.detections),
-      ]),
+      ['backbone preset', 'backbone', 'neck', 'head', 'post', 'total', 'detections'],
+      inf.map((x) => [x.name, x.medianMs.backbone, x.medianMs.neck, x.medianMs.head, x.medianMs.post, x.medianMs.total, String(x.detections)]),
     )}\n`,
   );
-  process.stdout.write(
-    `\nestimated on an idle machine (× ${YARDSTICK_IDLE_MS} ms / yardstick conv 3×3 256→256 @100×168 timed alongside)\n` +
-      `${table(
-        ['backbone preset', 'yardstick ms', 'backbone', 'neck', 'head', 'post', 'total', 'vs torch 6.3 s'],
-        inf.map((x) => {
-          const f = YARDSTICK_IDLE_MS / x.yardstickMs;
-          return [
-            x.name,
-            x.yardstickMs,
-            x.medianMs.backbone * f,
-            x.medianMs.neck * f,
-            x.medianMs.head * f,
-            x.medianMs.post * f,
-            x.medianMs.total * f,
-            `${((x.medianMs.total * f) / TORCH_REFERENCE_MS).toFixed(2)}×`,
-          ];
-        }),
-      )}\n`,
-  );
+  if (anyRef) {
+    process.stdout.write(
+      `\nside by side with torchvision retinanet_resnet50_fpn (PyTorch, same input and threads, one PyTorch run after each tiedet run): ` +
+        `PyTorch median ms, and tiedet / PyTorch\n` +
+        `${table(
+          ['backbone preset', 'PyTorch backbone', 'neck', 'head', 'post', 'total', 'ratio backbone', 'neck', 'head', 'post', 'total (pair min–max)'],
+          inf.map((x) => {
+            const r = x.reference?.medianMs ?? {};
+            return [
+              x.name,
+              r.backbone ?? NaN,
+              r.neck ?? NaN,
+              r.head ?? NaN,
+              r.post ?? NaN,
+              r.total ?? NaN,
+              ratio(x.medianMs.backbone, r.backbone),
+              ratio(x.medianMs.neck, r.neck),
+              ratio(x.medianMs.head, r.head),
+              ratio(x.medianMs.post, r.post),
+              x.reference ? `${x.reference.ratio.toFixed(2)}× (${x.reference.spread[0].toFixed(2)}–${x.reference.spread[1].toFixed(2)})` : '–',
+            ];
+          }),
+        )}\n`,
+    );
+  } else if (inf.length) process.stdout.write('PyTorch reference not measured (no python3 with torch + torchvision): no ratio\n');
   process.stdout.write(
     `\nprocess CPU ms (all threads; on an otherwise idle machine wall ≈ CPU / threads for the threaded convolutions)\n` +
       `${table(
@@ -360,17 +379,28 @@ async function main(): Promise<void> {
   if (trained.length) {
     process.stdout.write(
       `\nRetinaNet training iteration, batch 1, ${r.input[0]}×${r.input[1]} (loss + backward + SGD; stem + stage 1 and BN frozen); ` +
-        `median of ${trained[0]!.train!.runsMs.length} after a warm-up\n` +
+        `median of ${trained[0]!.train!.runsMs.length} after a warm-up, alternated with torchvision's step\n` +
         `${table(
-          ['backbone preset', 'wall s', 'CPU s', 'runs (s)'],
-          trained.map((x) => [x.name, x.train!.medianMs / 1000, x.train!.cpuMedianMs / 1000, x.train!.runsMs.map((v) => (v / 1000).toFixed(1)).join(', ')]),
+          ['backbone preset', 'wall s', 'CPU s', 'runs (s)', 'PyTorch s', 'PyTorch runs (s)', 'ratio (pair min–max)'],
+          trained.map((x) => {
+            const ref = x.train!.reference;
+            return [
+              x.name,
+              x.train!.medianMs / 1000,
+              x.train!.cpuMedianMs / 1000,
+              x.train!.runsMs.map((v) => (v / 1000).toFixed(1)).join(', '),
+              ref ? ref.medianMs.total! / 1000 : NaN,
+              ref ? ref.runsMs.map((v) => (v / 1000).toFixed(1)).join(', ') : 'not measured',
+              ref ? `${ref.ratio.toFixed(2)}× (${ref.spread[0].toFixed(2)}–${ref.spread[1].toFixed(2)})` : '–',
+            ];
+          }),
         )}\n`,
     );
   }
   writeJson(out, {
     date: new Date().toISOString(),
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model.trim(), node: process.versions.node, loadAverage: loadavg() },
-    referenceMs: { torchvisionRetinanetResnet50FpnCpu: TORCH_REFERENCE_MS, target: 1.5 * TORCH_REFERENCE_MS, yardstickIdle: YARDSTICK_IDLE_MS },
+    reference: 'torchvision retinanet_resnet50_fpn in the same run (rows[].reference, rows[].train.reference); null: not measured',
     ...r,
   });
   process.stdout.write(`\nwrote ${out}\n`);
