@@ -11,8 +11,13 @@
  *
  * Random weights give no detection above score_thr 0.05, so the mask stage is timed on the 100 best proposals with
  * random labels (what a trained model's 100 detections cost); the end-to-end `predict` therefore skips the mask head
- * and is reported separately. Medians of `--repeats` runs after one warm-up. Reference: torchvision's
- * maskrcnn_resnet50_fpn on this machine's CPU (PyTorch), 5.4 s per image; target ≤ 1.5× (8.1 s).
+ * and is reported separately. Medians of `--repeats` runs after one warm-up.
+ *
+ * Reference, in the same run (issue 23): torchvision's maskrcnn_resnet50_fpn per stage — backbone, FPN, RPN (head +
+ * 1000 proposals) — alternated with the same stages of tiedet (tools/reference/torch_bench.py `maskrcnn-stages`,
+ * same input and threads). The RoI heads are not compared: Debian torchvision's CPU RoIAlign is abnormally slow
+ * (about 14 s for 1000 proposals), so whole-detector times would flatter tiedet. "reference not measured" without a
+ * python3 with torch + torchvision; `--no-reference` skips it.
  *
  * Options: --presets resnet50,tiedResNet50 --input 800x1333 --repeats 3 --train-input HxW (default: --input)
  * --train-repeats 3 --no-train --train-presets resnet50,tiedResNet50 --no-cp (training without the backbone's activation
@@ -34,6 +39,14 @@ import { SGD } from '../../src/train/sgd.js';
 import { backendMemory } from '../../src/engine/kernels/heap-wasm.js';
 import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
 import { fakeDetections, image, metaFor, parseInput } from './two-stage-inputs.js';
+import { median, startReference, type Reference, type ReferenceRun } from './reference.js';
+
+/** tiedet's backbone | neck | RPN and torchvision's, alternated (medians in ms; ratio tiedet / PyTorch per stage). */
+interface StagesSideBySide {
+  tiedetMs: Record<'backbone' | 'neck' | 'rpn' | 'total', number>;
+  torchMs: Record<'backbone' | 'neck' | 'rpn' | 'total', number>;
+  spread: [number, number];
+}
 
 // zero-init residuals keep the random network's activations finite (eval-mode BN with unit statistics lets a deep
 // random network overflow to Inf/NaN, which would leave no proposals to time); the compute is the same.
@@ -42,7 +55,6 @@ const PRESETS: Record<string, (withCp?: boolean) => ResNet> = {
   tiedResNet50: (withCp = false) => tiedResNet50({ numClasses: null, seed: 1, zeroInitResidual: true, withCp }),
 };
 
-const TORCHVISION_MS = 5400;
 
 /** Analytic MACs (convs + FCs, fvcore's convention) of each inference stage, batch 1. */
 interface StageMacs {
@@ -82,9 +94,10 @@ interface InferenceRow {
   maskPaste: Timing;
   partsMs: number;
   predictNoMasks: Timing;
+  sideBySide: StagesSideBySide | null;
 }
 
-async function inference(preset: string, meta: ImageMeta, repeats: number): Promise<InferenceRow> {
+async function inference(preset: string, meta: ImageMeta, repeats: number, ref: Reference | null): Promise<InferenceRow> {
   const model = new MaskRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
   model.eval();
   const cfg = model.config;
@@ -126,7 +139,35 @@ async function inference(preset: string, meta: ImageMeta, repeats: number): Prom
       model.predict({ images: x, metas });
     }, repeats);
     const partsMs = backbone.medianMs + neck.medianMs + rpn.medianMs + roiBox.medianMs + maskPaste.medianMs;
-    return { preset, gmacs, backbone, neck, rpn, roiBox, maskPaste, partsMs, predictNoMasks };
+    let sideBySide: StagesSideBySide | null = null;
+    if (ref) {
+      const mine: Record<'backbone' | 'neck' | 'rpn' | 'total', number>[] = [];
+      const theirs: ReferenceRun[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        const f = model.backbone.forward(x);
+        f.c5.dataSync();
+        const t1 = performance.now();
+        const lv = model.neck.forward(f);
+        lv[0]!.dataSync();
+        const t2 = performance.now();
+        const out = model.rpnHead.forward(lv);
+        model.proposals(out, metas, cfg.test.rpn);
+        const t3 = performance.now();
+        tf.dispose([f.c2, f.c3, f.c4, f.c5, ...lv, ...out.cls, ...out.reg]);
+        mine.push({ backbone: t1 - t0, neck: t2 - t1, rpn: t3 - t2, total: t3 - t0 });
+        theirs.push(await ref.run());
+        process.stderr.write(`    side by side ${i + 1}/${repeats}: tiedet ${((t3 - t0) / 1000).toFixed(2)} s, PyTorch ${(theirs[i]!.ms / 1000).toFixed(2)} s\n`);
+      }
+      const keys = ['backbone', 'neck', 'rpn', 'total'] as const;
+      const ratios = mine.map((m, i) => m.total / theirs[i]!.ms);
+      sideBySide = {
+        tiedetMs: Object.fromEntries(keys.map((k) => [k, median(mine.map((m) => m[k]))])) as StagesSideBySide['tiedetMs'],
+        torchMs: Object.fromEntries(keys.map((k) => [k, median(theirs.map((r) => (k === 'total' ? r.ms : r.parts[k]!)))])) as StagesSideBySide['torchMs'],
+        spread: [Math.min(...ratios), Math.max(...ratios)],
+      };
+    }
+    return { preset, gmacs, backbone, neck, rpn, roiBox, maskPaste, partsMs, predictNoMasks, sideBySide };
   } finally {
     x.dispose();
     model.dispose();
@@ -220,10 +261,18 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   process.stderr.write(`mask-rcnn bench: ${info.backend} × ${info.threads} threads, input ${h}×${w} (padded ${meta.padSize.height}×${meta.padSize.width}), load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}\n`);
   const rows: InferenceRow[] = [];
+  let ref: Reference | null = null;
+  let refMissing = '--no-reference';
+  if (presets.length && !process.argv.includes('--no-reference')) {
+    const r = await startReference('maskrcnn-stages', [h, w], info.threads);
+    if ('missing' in r) refMissing = r.missing;
+    else ref = r;
+  }
   for (const p of presets) {
     process.stderr.write(`  inference ${p}\n`);
-    rows.push(await inference(p, meta, repeats));
+    rows.push(await inference(p, meta, repeats, ref));
   }
+  ref?.close();
   const trains: TrainResult[] = [];
   if (!process.argv.includes('--no-train')) {
     const [th, tw] = parseInput(argValue('train-input') ?? `${h}x${w}`);
@@ -237,9 +286,32 @@ async function main(): Promise<void> {
   const s = (t: Timing) => t.medianMs / 1000;
   console.log(
     table(
-      ['preset', 'backbone s', 'neck s', 'RPN s', 'RoI box s', 'mask+paste s', 'sum s', 'vs torchvision 5.4 s', 'predict (no masks) s'],
-      rows.map((r) => [r.preset, s(r.backbone), s(r.neck), s(r.rpn), s(r.roiBox), s(r.maskPaste), r.partsMs / 1000, `${(r.partsMs / TORCHVISION_MS).toFixed(2)}×`, s(r.predictNoMasks)]),
+      ['preset', 'backbone s', 'neck s', 'RPN s', 'RoI box s', 'mask+paste s', 'sum s', 'predict (no masks) s'],
+      rows.map((r) => [r.preset, s(r.backbone), s(r.neck), s(r.rpn), s(r.roiBox), s(r.maskPaste), r.partsMs / 1000, s(r.predictNoMasks)]),
     ),
+  );
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  console.log(
+    ref
+      ? '\nside by side with torchvision maskrcnn_resnet50_fpn (same input and threads, alternated; median s; RoI heads not compared)\n' +
+          table(
+            ['preset', 'backbone tiedet / PyTorch', 'neck', 'RPN', 'total', 'ratio backbone', 'neck', 'RPN', 'total (pair min–max)'],
+            rows.map((r) => {
+              const b = r.sideBySide!;
+              return [
+                r.preset,
+                `${(b.tiedetMs.backbone / 1000).toFixed(2)} / ${(b.torchMs.backbone / 1000).toFixed(2)}`,
+                `${(b.tiedetMs.neck / 1000).toFixed(2)} / ${(b.torchMs.neck / 1000).toFixed(2)}`,
+                `${(b.tiedetMs.rpn / 1000).toFixed(2)} / ${(b.torchMs.rpn / 1000).toFixed(2)}`,
+                `${(b.tiedetMs.total / 1000).toFixed(2)} / ${(b.torchMs.total / 1000).toFixed(2)}`,
+                x(b.tiedetMs.backbone, b.torchMs.backbone),
+                x(b.tiedetMs.neck, b.torchMs.neck),
+                x(b.tiedetMs.rpn, b.torchMs.rpn),
+                `${x(b.tiedetMs.total, b.torchMs.total)} (${b.spread[0].toFixed(2)}–${b.spread[1].toFixed(2)})`,
+              ];
+            }),
+          )
+      : `\nPyTorch reference not measured: ${refMissing}`,
   );
   const rate = (g: number, t: Timing) => `${(g / s(t)).toFixed(1)}`;
   console.log(
@@ -273,7 +345,7 @@ async function main(): Promise<void> {
     input: [h, w],
     padded: [meta.padSize.height, meta.padSize.width],
     repeats,
-    torchvisionMs: TORCHVISION_MS,
+    reference: ref ? 'torchvision maskrcnn_resnet50_fpn backbone / FPN / RPN, alternated (inference[].sideBySide)' : `not measured: ${refMissing}`,
     loadBefore,
     loadAfter,
     inference: rows,

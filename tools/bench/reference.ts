@@ -17,7 +17,7 @@ import { repoRoot, type Timing } from './harness.js';
 
 export const REFERENCE_SCRIPT = join(repoRoot, 'tools/reference/torch_bench.py');
 
-export type ReferenceTask = 'backbone' | 'retinanet' | 'retinanet-train' | 'maskrcnn-stages';
+export type ReferenceTask = 'backbone' | 'backbone-train' | 'retinanet' | 'retinanet-train' | 'maskrcnn-stages';
 
 export interface ReferenceInfo {
   python: string;

@@ -8,6 +8,9 @@ up, then times one run per request, so that a bench can alternate tiedet and PyT
 TASK:
   backbone          torchvision `resnet50` (or --preset resnet101 / resnext50_32x4d), eval mode, no_grad, C2–C5 of
                     a random [batch, 3, H, W] input (no classifier): parts {forward}.
+  backbone-train    one training step of the same backbone as mmdetection trains it (FrozenBatchNorm2d, stem + layer1
+                    frozen): L = Σ_k mean(C_k) over C3–C5, backward, SGD (momentum 0.9, weight decay 1e-4): parts
+                    {forward, backward_step}.
   retinanet         `retinanet_resnet50_fpn`'s network on one H×W image already normalised and padded to 32, eval,
                     no_grad, split as tiedet's bench:detect: backbone (body) | neck (FPN P3–P7) | head (the class and box
                     towers) | post (torchvision's postprocess_detections + transform.postprocess). Random weights; the
@@ -68,6 +71,38 @@ class Backbone:
                 y = s(y)
                 outs.append(y)
         return {'forward': ms_since(t0)}
+
+
+class BackboneTrain:
+    def __init__(self, a, h, w):
+        torch.manual_seed(0)
+        m = getattr(torchvision.models, a.preset)(weights=None, norm_layer=FrozenBatchNorm2d).train()
+        for mod in [m.conv1, m.layer1]:
+            for p in mod.parameters():
+                p.requires_grad_(False)
+        self.stem = [m.conv1, m.bn1, m.relu, m.maxpool, m.layer1]
+        self.stages = [m.layer2, m.layer3, m.layer4]
+        params = [p for s in self.stages for p in s.parameters() if p.requires_grad]
+        self.opt = torch.optim.SGD(params, lr=0.001, momentum=0.9, weight_decay=1e-4)
+        self.x = torch.rand(a.batch, 3, h, w, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def run(self):
+        t0 = time.perf_counter()
+        y = self.x
+        with torch.no_grad():
+            for layer in self.stem:
+                y = layer(y)
+        loss = 0
+        for s in self.stages:
+            y = s(y)
+            loss = loss + y.mean()
+        parts = {'forward': ms_since(t0)}
+        t0 = time.perf_counter()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        parts['backward_step'] = ms_since(t0)
+        return parts
 
 
 def retinanet_model(trainable_layers, h, w):
@@ -182,7 +217,7 @@ class MaskRcnnStages:
         return parts
 
 
-TASKS = {'backbone': Backbone, 'retinanet': RetinaInference, 'retinanet-train': RetinaTrain,
+TASKS = {'backbone': Backbone, 'backbone-train': BackboneTrain, 'retinanet': RetinaInference, 'retinanet-train': RetinaTrain,
          'maskrcnn-stages': MaskRcnnStages}
 
 
