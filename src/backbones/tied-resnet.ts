@@ -32,6 +32,7 @@ import { groupedConv2d, type GroupedConvImplChoice } from '../nn/grouped-conv.js
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { joinName, type FeatureShape, type MacCounter } from './complexity.js';
+import { tiedSplitConvs } from './tied-split-convs.js';
 import {
   ResNet,
   convNoBias,
@@ -316,9 +317,14 @@ export class TiedBottleneck extends Module implements ResidualBlock {
       const s = this.splits;
       const ws = this.splitWidth;
       const entry = tf.relu(this.bn1.forward(this.conv1.forward(x)));
-      const parts = s > 1 ? (tf.split(entry, s, 3) as tf.Tensor4D[]) : [entry];
-      const outs = parts.map((p, i) => this.conv2.convs[i]!.forward(p));
-      let y = tf.relu(this.bn2.forward(s > 1 ? (tf.concat(outs, 3) as tf.Tensor4D) : outs[0]!));
+      // wasm: the split section as one op with SIMD permutations (tied-split-convs.ts); else split / concat
+      let pre = tiedSplitConvs(entry, this.conv2.convs);
+      if (!pre) {
+        const parts = s > 1 ? (tf.split(entry, s, 3) as tf.Tensor4D[]) : [entry];
+        const outs = parts.map((p, i) => this.conv2.convs[i]!.forward(p));
+        pre = s > 1 ? (tf.concat(outs, 3) as tf.Tensor4D) : outs[0]!;
+      }
+      let y = tf.relu(this.bn2.forward(pre));
       if (this.mixer) {
         const [n, h, w] = y.shape;
         // Σ of the splits as one reduction over [n·h·w, s, ws] (faster on wasm than split + addN).

@@ -1,5 +1,6 @@
 /**
- * SIMD versions of the TiedBottleneck inference path's heap passes (src/engine/kernels/wasm/plumbing.wat). The
+ * SIMD versions of the TiedBottleneck's heap passes (the inference path's fused ones, and the training path's exact
+ * block permutations) (src/engine/kernels/wasm/plumbing.wat). The
  * path moves every split's channels into and out of the block-major batch layout a TBC convolves; in JavaScript
  * those passes cost as much as the convolutions around them (no SIMD, bounds checks, a table load per float).
  *
@@ -14,6 +15,10 @@ export interface SimdPlumbing {
   split_blocks(src: number, P: number, G: number, sc: number, sh: number, table: number): void;
   gather_blocks(dst: number, P: number, G: number, sc: number, sh: number, table: number, sum: number, s: number, ws4: number): void;
   add_every_split(y: number, m: number, out: number, P: number, s: number, ws4: number): void;
+  /** (src, P, G, table): the exact permutation channels → block-major parts (the training path's; no BN, no ReLU). */
+  move_blocks(src: number, P: number, G: number, table: number): void;
+  /** (dst, P, G, table): its inverse, block-major parts → channels. */
+  collect_blocks(dst: number, P: number, G: number, table: number): void;
 }
 
 const BINARY = { shared: PLUMBING_WASM_SHARED, plain: PLUMBING_WASM_PLAIN };

@@ -284,6 +284,40 @@ export function blocksToChannels(
   return { y, sum };
 }
 
+/**
+ * The exact permutation x [n, h, w, s·ws] → split i cut into B_i blocks, block-major [B_i·n, h, w, ws/B_i] (no BN, no
+ * ReLU: the training path moves activations and gradients of both signs), in one SIMD heap pass; null when the
+ * SIMD module is off or a block width is not a multiple of 4 (callers then take the tf.split + transpose path).
+ */
+export function moveToBlocks(x: tf.Tensor4D, blocks: readonly number[]): tf.Tensor4D[] | null {
+  const [n, h, w, W] = x.shape;
+  const ws = W / blocks.length;
+  const simd = x.dtype === 'float32' ? simdPlumbing() : null;
+  if (!simd || ws % 4 !== 0 || blocks.some((B) => (ws / B) % 4 !== 0)) return null;
+  const P = n * h * w;
+  const outs = blocks.map((B) => newHeapTensor([B * n, h, w, ws / B]) as tf.Tensor4D);
+  const table = simdTable(outs, blocks, ws, P)!;
+  simd.move_blocks(addressOf(x), P, W / 4, addressOf(table));
+  table.dispose();
+  return outs;
+}
+
+/** The inverse of `moveToBlocks`: block-major parts [B_i·n, h, w, ws/B_i] → [n, h, w, s·ws]; null as there. */
+export function collectFromBlocks(parts: readonly tf.Tensor4D[], n: number): tf.Tensor4D | null {
+  const [, h, w] = parts[0]!.shape;
+  const blocks = parts.map((t) => t.shape[0] / n);
+  const ws = blocks[0]! * parts[0]!.shape[3];
+  const simd = parts.every((t) => t.dtype === 'float32') ? simdPlumbing() : null;
+  if (!simd || ws % 4 !== 0 || blocks.some((B) => (ws / B) % 4 !== 0)) return null;
+  const W = parts.length * ws;
+  const P = n * h * w;
+  const y = newHeapTensor([n, h, w, W]) as tf.Tensor4D;
+  const table = simdTable(parts, blocks, ws, P)!;
+  simd.collect_blocks(addressOf(y), P, W / 4, addressOf(table));
+  table.dispose();
+  return y;
+}
+
 /** y [n, h, w, s·ws] + m [n, h, w, ws] broadcast over the s splits, in one heap pass (a fresh output). */
 export function addToEverySplit(y: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, W] = y.shape;

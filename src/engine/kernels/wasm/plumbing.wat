@@ -1,4 +1,5 @@
-;; tiedet's SIMD heap passes for the TiedBottleneck inference path (simd-plumbing.ts).
+;; tiedet's SIMD heap passes for the TiedBottleneck (simd-plumbing.ts): the inference path's fused passes, and the
+;; training path's exact block permutations.
 ;; They run on the TF.js wasm backend's own memory (imported), on tensors it allocated; every pointer is a byte
 ;; address in that memory, every count a number of 4-float groups unless said otherwise.
 ;; Built by `npm run build:wasm` (tools/wasm/build.ts) into wasm-binaries.ts, once per memory kind
@@ -88,6 +89,48 @@
               (local.set $row (i32.add (local.get $row) (i32.const 16)))
               (local.set $k (i32.add (local.get $k) (i32.const 1)))
               (br_if $sumgroups (i32.lt_u (local.get $k) (local.get $ws4))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $pixels (i32.lt_u (local.get $p) (local.get $P))))))
+
+  ;; The training path's exact permutations (no BN, no ReLU: gradients have both signs). The same table as
+  ;; split_blocks: group g (channels 4g … 4g+3) of pixel p lives at base + p·stride in the block-major parts.
+  ;; move_blocks: src [P, 4·G] (sequential) → parts; collect_blocks: parts → dst [P, 4·G] (sequential).
+  (func (export "move_blocks")
+    (param $src i32) (param $P i32) (param $G i32) (param $tab i32)
+    (local $p i32) (local $g i32) (local $q i32) (local $t i32)
+    (local.set $q (local.get $src))
+    (block $done
+      (br_if $done (i32.eqz (local.get $P)))
+      (loop $pixels
+        (local.set $g (i32.const 0))
+        (local.set $t (local.get $tab))
+        (loop $groups
+          (v128.store
+            (i32.add (i32.load (local.get $t)) (i32.mul (local.get $p) (i32.load offset=4 (local.get $t))))
+            (v128.load (local.get $q)))
+          (local.set $q (i32.add (local.get $q) (i32.const 16)))
+          (local.set $t (i32.add (local.get $t) (i32.const 8)))
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))
+          (br_if $groups (i32.lt_u (local.get $g) (local.get $G))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $pixels (i32.lt_u (local.get $p) (local.get $P))))))
+
+  (func (export "collect_blocks")
+    (param $dst i32) (param $P i32) (param $G i32) (param $tab i32)
+    (local $p i32) (local $g i32) (local $d i32) (local $t i32)
+    (local.set $d (local.get $dst))
+    (block $done
+      (br_if $done (i32.eqz (local.get $P)))
+      (loop $pixels
+        (local.set $g (i32.const 0))
+        (local.set $t (local.get $tab))
+        (loop $groups
+          (v128.store (local.get $d)
+            (v128.load (i32.add (i32.load (local.get $t)) (i32.mul (local.get $p) (i32.load offset=4 (local.get $t))))))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $t (i32.add (local.get $t) (i32.const 8)))
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))
+          (br_if $groups (i32.lt_u (local.get $g) (local.get $G))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br_if $pixels (i32.lt_u (local.get $p) (local.get $P))))))
 
