@@ -7,12 +7,12 @@
  * The general path does this with `tf.split`, a reshape / transpose / reshape per split on the way in and out, and
  * `tf.concat`; under the tape each of those also runs backwards (the stock wasm SplitV copies through JavaScript:
  * ~20 ms per call at 800×1333). Here the way in and the way out are one SIMD heap pass each (`moveToBlocks` /
- * `collectFromBlocks`, exact permutations), forwards and backwards, and the backward of each split's conv is
- * TF.js's own conv gradient (`tf.grads` of `tf.conv2d`: the same kernels the tape would run). Same values and
+ * `collectFromBlocks`, exact permutations), forwards and backwards, and the backward of each split's conv runs the
+ * conv's own gradient kernels (Conv2DBackpropInput / Conv2DBackpropFilter, as the tape would). Same values and
  * gradients as the general path (a permutation moves floats without arithmetic).
  *
  * `tiedSplitConvs` returns null where it does not apply — not wasm, SIMD module off, a block width not a multiple of
- * 4 (e.g. the -S variants' 18-wide splits), grouped (TGC) or biased split convs — and the caller keeps the general
+ * 4 (e.g. the -S variants' 18-wide splits), grouped (TGC), dilated or biased split convs — and the caller keeps the general
  * path.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -43,7 +43,7 @@ export interface SplitConv {
 export function tiedSplitConvsApplies(entry: tf.Tensor4D, convs: readonly SplitConv[]): boolean {
   if (!enabled || tf.getBackend() !== 'wasm' || entry.dtype !== 'float32' || simdPlumbing() === null) return false;
   const ws = entry.shape[3] / convs.length;
-  return convs.every((c) => c.groups === 1 && c.bias === null && ws % c.blocks === 0 && (ws / c.blocks) % 4 === 0 && ws % 4 === 0);
+  return convs.every((c) => c.groups === 1 && c.bias === null && c.dilation[0] === 1 && c.dilation[1] === 1 && ws % c.blocks === 0 && (ws / c.blocks) % 4 === 0 && ws % 4 === 0);
 }
 
 /** y = the split section (see the file comment), differentiable w.r.t. the entry and every split's weight; or null. */
@@ -66,12 +66,20 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
         const dParts: tf.Tensor4D[] = [];
         const dWeights: tf.Tensor[] = [];
         for (let i = 0; i < convs.length; i++) {
-          const [dp, dw] = tf.grads((p: tf.Tensor, w: tf.Tensor) => conv(p as tf.Tensor4D, w as tf.Tensor4D, convs[i]!))(
-            [saved[i]!, weights[i]!],
-            dOuts[i]!,
+          const c = convs[i]!;
+          const part = saved[i]! as tf.Tensor4D;
+          const pad = explicitPadding(c.padding as [number, number]);
+          // the conv's own gradient kernels (as the tape would run them), without re-running its forward
+          dParts.push(tf.conv2dTranspose(dOuts[i]!, weights[i]!, part.shape, c.stride as [number, number], pad));
+          dWeights.push(
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: part, dy: dOuts[i]! }, {
+              strides: c.stride,
+              pad,
+              dataFormat: 'NHWC',
+              dimRoundingMode: undefined,
+              filterShape: weights[i]!.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor,
           );
-          dParts.push(dp as tf.Tensor4D);
-          dWeights.push(dw!);
         }
         const dx = collectFromBlocks(dParts, n)!;
         tf.dispose([...dOuts, ...dParts]);

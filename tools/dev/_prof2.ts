@@ -1,0 +1,21 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine/index.js';
+import { tiedResNet50 } from '../../src/backbones/presets.js';
+import { SGD } from '../../src/train/sgd.js';
+import { profileKernels } from '../bench/kernel-profile.js';
+await initEngine({ backend: 'wasm', threads: 2 });
+const [h, w] = [384, 640];
+const model = tiedResNet50({ seed: 1, numClasses: null, zeroInitResidual: true });
+model.train();
+const sgd = new SGD(model.namedParameters({ trainableOnly: true }), { lr: 0.001, momentum: 0.9, weightDecay: 1e-4 });
+const names = new Map(model.namedParameters().map(([n, v]) => [v.name, n]));
+const x = tf.randomUniform([1, h, w, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+const step = async () => {
+  const { value, grads } = tf.variableGrads(() => { const f = model.forward(x); return tf.addN([tf.mean(f.c3), tf.mean(f.c4), tf.mean(f.c5)]) as tf.Scalar; }, model.trainableVariables());
+  sgd.step(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
+  await value.data(); tf.dispose([value, ...Object.values(grads)]);
+};
+await step();
+const p = await profileKernels(step);
+console.log(p.wallMs.toFixed(0), p.table.split('\n').slice(0, 24).join('\n'));
+process.exit(0);
