@@ -39,17 +39,22 @@ export interface Reference {
   close(): void;
 }
 
-/** A python3 that imports torch and torchvision, or the reason there is none. */
-export function findTorchPython(): { python: string } | { missing: string } {
-  const candidates = [process.env.TIEDET_TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter(
+/**
+ * A python3 that imports torch and torchvision, or the reason there is none. `candidates` default:
+ * $TIEDET_TORCH_PYTHON, /usr/bin/python3, python3.
+ */
+export function findTorchPython(
+  candidates: readonly (string | undefined)[] = [process.env.TIEDET_TORCH_PYTHON, '/usr/bin/python3', 'python3'],
+): { python: string } | { missing: string } {
+  const usable = candidates.filter(
     (p): p is string => !!p && (p === 'python3' || existsSync(p)),
   );
-  for (const python of candidates) {
+  for (const python of usable) {
     const r = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8', timeout: 120_000 });
     if (r.status === 0) return { python };
   }
   return {
-    missing: `no python3 with torch + torchvision (tried ${candidates.join(', ') || 'nothing'}; Debian: apt install python3-torch python3-torchvision, or set TIEDET_TORCH_PYTHON)`,
+    missing: `no python3 with torch + torchvision (tried ${usable.join(', ') || 'nothing'}; Debian: apt install python3-torch python3-torchvision, or set TIEDET_TORCH_PYTHON)`,
   };
 }
 
