@@ -25,7 +25,8 @@
  * stem + layer1 frozen), same size, the same four boxes, SGD alike (torch_bench.py `retinanet-train`).
  *
  * Options: --presets resnet50,tiedResNet50 (and any backbone preset name), --input 800x1333, --repeats 3,
- * --threads N (default: all cores), --backend wasm, --profile (per-kernel table of one full run), --train-step,
+ * --threads N (default: all cores), --backend wasm, --profile (per-kernel table of one full run and of one training
+ * iteration), --train-step,
  * --train-repeats 2, --no-inference, --out work_dirs/bench/detect.json. Runs in a child process (wasm threads are
  * fixed per process).
  */
@@ -68,7 +69,7 @@ interface Row {
   reference: RefSide | null;
   profile?: string;
   /** Training iteration (batch 1): wall and process CPU ms per run, and torchvision's step alternated with it. */
-  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number>; reference: RefSide | null };
+  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number>; reference: RefSide | null; profile?: string };
 }
 
 /** PyTorch's side of the alternated pairs. */
@@ -175,7 +176,8 @@ async function trainIteration(
       if (ref) refRuns.push(await ref.run());
       process.stderr.write(`    step ${r + 1}/${repeats}: ${(ms / 1000).toFixed(1)} s${ref ? `, PyTorch ${(refRuns[r]!.ms / 1000).toFixed(1)} s` : ''}\n`);
     }
-    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses, reference: refSide(runsMs, refRuns) };
+    const profile = argValue('profile') !== undefined ? (await profileKernels(async () => void (await step()))).table : undefined;
+    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses, reference: refSide(runsMs, refRuns), profile };
   } finally {
     x.dispose();
     sgd.dispose();
@@ -397,6 +399,7 @@ async function main(): Promise<void> {
         )}\n`,
     );
   }
+  for (const x of trained) if (x.train!.profile) process.stdout.write(`\n${x.name}: kernels of one training iteration\n${x.train!.profile}\n`);
   writeJson(out, {
     date: new Date().toISOString(),
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model.trim(), node: process.versions.node, loadAverage: loadavg() },
