@@ -27,6 +27,8 @@
  *    wasm).
  */
 import * as tf from '@tensorflow/tfjs';
+import { winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
+import { winogradConv2d } from './winograd-conv-op.js';
 import { customOp } from './custom-op.js';
 
 /** A size given once for both spatial dims or as [h, w]. */
@@ -90,6 +92,8 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor1D | 
     throw new Error('conv2d: TF.js supports stride > 1 or dilation > 1, not both');
   }
   const pad = explicitPadding(padding);
+  // wide 3×3 stride-1 convs on large maps: Winograd, differentiable (winograd-conv-op.ts)
+  if (groups === 1 && winogradShapeApplies(x, weight, { stride, padding, dilation, groups })) return winogradConv2d(x, weight, bias ?? null);
   return tf.tidy(() => {
     let y: tf.Tensor4D;
     if (groups === 1) {

@@ -42,11 +42,11 @@ export const WINOGRAD_MIN_CHANNELS = 64;
 export const WINOGRAD_MIN_TILES = 512;
 
 /**
- * Whether `winogradConv3x3` takes this conv: wasm backend with the module, enabled, no gradient tape, float32,
- * 3×3 kernel, stride 1, padding 1, dilation 1, one group, both channel counts multiples of 4 and ≥ 64, and at
- * least 512 output tiles.
+ * Whether the shape and settings suit `winogradConv3x3`: wasm backend with the module, enabled, float32, 3×3 kernel,
+ * stride 1, padding 1, dilation 1, one group, both channel counts multiples of 4 and ≥ 64, and at least 512 output
+ * tiles. Says nothing about a gradient tape (the trainable op, src/nn/winograd-conv-op.ts, uses this one).
  */
-export function winogradApplies(
+export function winogradShapeApplies(
   x: tf.Tensor4D,
   weight: tf.Tensor4D,
   conv: { stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number },
@@ -63,9 +63,17 @@ export function winogradApplies(
     ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS &&
     x.shape[0] * Math.ceil(x.shape[1] / 4) * Math.ceil(x.shape[2] / 4) >= WINOGRAD_MIN_TILES &&
     x.dtype === 'float32' &&
-    tf.engine().state.gradientDepth === 0 &&
     kernels() !== null
   );
+}
+
+/** Whether `winogradConv3x3` takes this conv on an inference path: `winogradShapeApplies` and no gradient tape. */
+export function winogradApplies(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  conv: { stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number },
+): boolean {
+  return tf.engine().state.gradientDepth === 0 && winogradShapeApplies(x, weight, conv);
 }
 
 function kernels(): WinogradKernels | null {
