@@ -14,7 +14,7 @@ import { registerWasmKernels, wasmKernelNames } from './kernels/index.js';
 import { installEagerBackprop } from './eager-backprop.js';
 import { loadThreadedWasmBackend, type WasmBackendModule } from './wasm-threads.js';
 import { guardWasmMalloc, type WasmHeapModule } from './wasm-heap-guard.js';
-import { probeWebgpu, startWebgpu, type WebgpuProbe } from './webgpu.js';
+import { probeWebgpu, probeWebgpuForAuto, startWebgpu, type WebgpuProbe } from './webgpu.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -150,7 +150,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   let chosen: BackendName | undefined;
   const gpu = await probeGpu();
-  const webgpu = await probeWebgpu();
+  const webgpu = requested === 'auto' ? await probeWebgpuForAuto() : await probeWebgpu();
   for (const name of order) {
     try {
       if (name === 'tensorflow') {
@@ -158,6 +158,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
         if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
       } else if (name === 'webgpu') {
         const a = webgpu.adapter;
+        if (!webgpu.available) throw new Error(webgpu.reason ?? 'no webgpu adapter');
         if (requested === 'auto' && a?.software) {
           throw new Error(
             `software adapter skipped (${a.description || a.architecture}; auto uses webgpu only on a GPU — ` +

@@ -156,6 +156,45 @@ function vulkanHint(): string {
   );
 }
 
+/**
+ * The GPU device nodes of this Linux machine (`/dev/dri/renderD*`, `/dev/nvidia*`, WSL's `/dev/dxg`); [] elsewhere
+ * is not meaningful (other platforms are always probed).
+ */
+export function gpuDeviceNodes(): string[] {
+  const found: string[] = [];
+  try {
+    found.push(...readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`));
+  } catch {
+    // no /dev/dri
+  }
+  try {
+    found.push(...readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg').map((f) => `/dev/${f}`));
+  } catch {
+    // no /dev listing
+  }
+  return found;
+}
+
+/**
+ * `probeWebgpu` for the automatic backend choice, which wants webgpu only on a GPU: on Linux without a GPU device
+ * node (and no `VK_ICD_FILENAMES` naming a driver) Dawn is not loaded at all — loading it there only finds software
+ * Vulkan drivers (Mesa's lavapipe, SwiftShader), whose enumeration prints Dawn warnings on stderr with native
+ * source locations, on every command. `--backend webgpu` still probes.
+ */
+export async function probeWebgpuForAuto(): Promise<WebgpuProbe> {
+  if (probed) return probed;
+  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && gpuDeviceNodes().length === 0) {
+    return {
+      available: false,
+      adapter: null,
+      reason: 'no GPU on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg): webgpu not probed',
+      fix: `${INSTALL_HINT}; on a CPU-only machine ask for the software adapter by name (--backend webgpu with VK_ICD_FILENAMES=${SWIFTSHADER_ICD})`,
+      vulkanLoader: null,
+    };
+  }
+  return probeWebgpu();
+}
+
 /** Load Dawn and find an adapter (cached). Never throws; the result says why webgpu is unavailable. */
 export async function probeWebgpu(): Promise<WebgpuProbe> {
   if (probed) return probed;
