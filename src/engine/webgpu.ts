@@ -188,7 +188,7 @@ export async function probeWebgpuForAuto(): Promise<WebgpuProbe> {
       available: false,
       adapter: null,
       reason: 'no GPU on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg): webgpu not probed',
-      fix: `${INSTALL_HINT}; on a CPU-only machine ask for the software adapter by name (--backend webgpu with VK_ICD_FILENAMES=${SWIFTSHADER_ICD})`,
+      fix: vulkanHint(),
       vulkanLoader: null,
     };
   }
