@@ -158,7 +158,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
         if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
       } else if (name === 'webgpu') {
         const a = webgpu.adapter;
-        if (!webgpu.available) throw new Error(webgpu.reason ?? 'no webgpu adapter');
+        if (!webgpu.available) throw new Error(`${webgpu.reason ?? 'no webgpu adapter'}${webgpu.fix ? `; to use it: ${webgpu.fix}` : ''}`);
         if (requested === 'auto' && a?.software) {
           throw new Error(
             `software adapter skipped (${a.description || a.architecture}; auto uses webgpu only on a GPU — ` +
