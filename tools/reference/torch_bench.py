@@ -53,6 +53,17 @@ def pad32(n):
     return int(math.ceil(n / 32.0) * 32)
 
 
+def timed_features(m, x, parts):
+    """A torchvision detector's backbone body then FPN on x, timed into parts['backbone'] / parts['neck']."""
+    t0 = time.perf_counter()
+    body = m.backbone.body(x)
+    parts['backbone'] = ms_since(t0)
+    t0 = time.perf_counter()
+    feats = m.backbone.fpn(body)
+    parts['neck'] = ms_since(t0)
+    return feats
+
+
 class Backbone:
     def __init__(self, a, h, w):
         m = getattr(torchvision.models, a.preset)(weights=None).eval()
@@ -142,12 +153,7 @@ class RetinaInference:
         m = self.m
         parts = {}
         with torch.no_grad():
-            t0 = time.perf_counter()
-            body = m.backbone.body(self.x)
-            parts['backbone'] = ms_since(t0)
-            t0 = time.perf_counter()
-            feats = list(m.backbone.fpn(body).values())
-            parts['neck'] = ms_since(t0)
+            feats = list(timed_features(m, self.x, parts).values())
             t0 = time.perf_counter()
             head_outputs = m.head(feats)
             parts['head'] = ms_since(t0)
@@ -204,12 +210,7 @@ class MaskRcnnStages:
         m = self.m
         parts = {}
         with torch.no_grad():
-            t0 = time.perf_counter()
-            body = m.backbone.body(self.x)
-            parts['backbone'] = ms_since(t0)
-            t0 = time.perf_counter()
-            feats = m.backbone.fpn(body)
-            parts['neck'] = ms_since(t0)
+            feats = timed_features(m, self.x, parts)
             t0 = time.perf_counter()
             il = torchvision.models.detection.image_list.ImageList(self.x, [(self.h, self.w)])
             m.rpn(il, feats)
