@@ -53,6 +53,16 @@ def pad32(n):
     return int(math.ceil(n / 32.0) * 32)
 
 
+def timed_step(opt, loss, parts):
+    """zero_grad, backward, SGD step, timed into parts['backward_step']."""
+    t0 = time.perf_counter()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    parts['backward_step'] = ms_since(t0)
+    return parts
+
+
 def timed_features(m, x, parts):
     """A torchvision detector's backbone body then FPN on x, timed into parts['backbone'] / parts['neck']."""
     t0 = time.perf_counter()
@@ -107,13 +117,7 @@ class BackboneTrain:
         for s in self.stages:
             y = s(y)
             loss = loss + y.mean()
-        parts = {'forward': ms_since(t0)}
-        t0 = time.perf_counter()
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        parts['backward_step'] = ms_since(t0)
-        return parts
+        return timed_step(self.opt, loss, {'forward': ms_since(t0)})
 
 
 def retinanet_model(trainable_layers, h, w):
@@ -190,13 +194,7 @@ class RetinaTrain:
         t0 = time.perf_counter()
         losses = self.m(self.images, self.targets)
         loss = sum(losses.values())
-        parts = {'loss': ms_since(t0)}
-        t0 = time.perf_counter()
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        parts['backward_step'] = ms_since(t0)
-        return parts
+        return timed_step(self.opt, loss, {'loss': ms_since(t0)})
 
 
 class MaskRcnnStages:
