@@ -81,8 +81,11 @@ export function writeOcclusionDoc(o: OcclusionDocInput): string {
   L.push('## Setting');
   L.push('');
   const run0 = o.runs[0]!;
+  // the pooled report's "images" are (seed, image) pairs: the val set itself is 1 / seeds of that
+  const pooled = o.reports[0]!.name === 'pooled';
+  const perSeed = (n: number): number => (pooled ? n / o.seeds.length : n);
   L.push(
-    `- Data: the synthetic \`small\` preset (8 shape classes) generated with ${s.images} images at ${s.size}×${s.size} (${r.gt.images} val images, ${r.gt.instances} val instances), trained and tested at scale ${s.scale}.`,
+    `- Data: the synthetic \`small\` preset (8 shape classes) generated with ${s.images} images at ${s.size}×${s.size} (${perSeed(r.gt.images)} val images, ${perSeed(r.gt.instances)} val instances), trained and tested at scale ${s.scale}.`,
   );
   L.push(
     `- Models: the same RetinaNet (FPN and head 32 wide) on three backbones of one shape (configs/occlusion-experiment_synthetic_small.ts): ${models.join(', ')}; from scratch, no ImageNet weights.`,
@@ -207,7 +210,7 @@ function readingLines(o: OcclusionDocInput): string[] {
     );
   }
   out.push(
-    `- Intervals come from resampling ${r.gt.images} val images${o.reports.length > 1 ? ' × seeds' : ''}; they do not cover seed-to-seed variation ${o.seeds.length > 1 ? 'beyond what the pooled resampling sees' : '(one seed only: a different seed can change the ranking)'}.`,
+    `- Intervals come from resampling ${o.reports[0]!.name === 'pooled' ? `${r.gt.images / o.seeds.length} val images × ${o.seeds.length} seeds` : `${r.gt.images} val images`}; they do not cover seed-to-seed variation ${o.seeds.length > 1 ? 'beyond what the pooled resampling sees' : '(one seed only: a different seed can change the ranking)'}.`,
   );
   if (o.filters) {
     const fr = o.filters.report;
