@@ -150,7 +150,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   let chosen: BackendName | undefined;
   const gpu = await probeGpu();
-  const webgpu = requested === 'auto' ? await probeWebgpuForAuto() : await probeWebgpu();
+  // Dawn is loaded only where webgpu could be chosen or is asked for (probeWebgpuForAuto: not on GPU-less Linux)
+  const webgpu = requested === 'webgpu' ? await probeWebgpu() : await probeWebgpuForAuto();
   for (const name of order) {
     try {
       if (name === 'tensorflow') {
