@@ -17,9 +17,10 @@
  * work_dirs/bench/scaling.svg).
  *
  * Options: --sizes 512x512,640x640,800x800,800x1333 --threads 1,2 --presets resnet50,tiedResNet50 --repeats 3
- * --no-train --no-reference --cp (backbone activation checkpointing in the training step, as the COCO configs).
+ * --no-train --no-reference --cp (backbone activation checkpointing in the training step, as the COCO configs);
+ * --from-json FILE [--svg OUT] redraws the SVG of a saved run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +119,41 @@ async function child(): Promise<ChildResult> {
   return { threads: info.threads, cells, referenceMissing };
 }
 
+/** The SVG: seconds against megapixels, a panel per kind, a line per (preset, threads), PyTorch dashed. */
+function writeScalingSvg(cells: Cell[], threadCounts: number[], subtitle: string, file: string): void {
+  const mpix = (c: Cell) => (c.input[0] * c.input[1]) / 1e6;
+  const presets = [...new Set(cells.map((c) => c.preset))];
+  const panel = (kind: Cell['kind'], title: string) => {
+    const series: Series[] = [];
+    for (const preset of presets) {
+      for (const t of threadCounts) {
+        const pts = cells.filter((c) => c.kind === kind && c.preset === preset && c.threads === t);
+        if (pts.length) series.push({ name: `${preset} ×${t}`, points: pts.map((c) => ({ x: mpix(c), y: c.tiedet.medianMs / 1000 })) });
+      }
+    }
+    for (const t of threadCounts) {
+      // one PyTorch line per thread count (the reference ran next to every preset: the first preset's pairs)
+      const pts = cells.filter((c) => c.kind === kind && c.threads === t && c.reference && c.preset === presets[0]);
+      if (pts.length) series.push({ name: `PyTorch ResNet-50 ×${t}`, dash: '6 4', points: pts.map((c) => ({ x: mpix(c), y: c.reference!.reference.medianMs / 1000 })) });
+    }
+    return { title, xLabel: 'input megapixels (batch 1)', yLabel: 'seconds', series };
+  };
+  const panels = [panel('forward', 'forward (eval, BN folded)')];
+  if (cells.some((c) => c.kind === 'train')) panels.push(panel('train', 'training step (stem + stage 1 and BN frozen)'));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, lineChart({ title: 'Backbone time vs input size', subtitle, panels }));
+}
+
 async function main(): Promise<void> {
+  const fromJson = argValue('from-json');
+  if (fromJson !== undefined) {
+    // redraw a saved run
+    const saved = JSON.parse(readFileSync(fromJson, 'utf8')) as { date: string; machine: { cpu: string }; cells: Cell[] };
+    const svgOut = argValue('svg') ?? fromJson.replace(/\.json$/, '.svg');
+    writeScalingSvg(saved.cells, [...new Set(saved.cells.map((c) => c.threads))], `${saved.machine.cpu}, ${saved.date.slice(0, 10)}`, svgOut);
+    process.stdout.write(`wrote ${svgOut}\n`);
+    return;
+  }
   if (argValue('child') !== undefined) {
     process.stdout.write(`${JSON.stringify(await child())}\n`);
     return;
@@ -154,30 +189,9 @@ async function main(): Promise<void> {
   if (missing) process.stdout.write(`PyTorch reference not measured: ${missing}\n`);
   process.stdout.write(`load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}\n`);
 
-  const mpix = (c: Cell) => (c.input[0] * c.input[1]) / 1e6;
-  const panel = (kind: Cell['kind'], title: string) => {
-    const series: Series[] = [];
-    const presets = [...new Set(cells.map((c) => c.preset))];
-    for (const preset of presets) {
-      for (const t of threadCounts) {
-        const pts = cells.filter((c) => c.kind === kind && c.preset === preset && c.threads === t);
-        if (pts.length) series.push({ name: `${preset} ×${t}`, points: pts.map((c) => ({ x: mpix(c), y: c.tiedet.medianMs / 1000 })) });
-      }
-    }
-    for (const t of threadCounts) {
-      // one PyTorch line per thread count (the reference ran next to every preset: the first preset's pairs)
-      const pts = cells.filter((c) => c.kind === kind && c.threads === t && c.reference && c.preset === presets[0]);
-      if (pts.length) series.push({ name: `PyTorch ResNet-50 ×${t}`, dash: '6 4', points: pts.map((c) => ({ x: mpix(c), y: c.reference!.reference.medianMs / 1000 })) });
-    }
-    return { title, xLabel: 'input megapixels (batch 1)', yLabel: 'seconds', series };
-  };
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const date = new Date().toISOString().slice(0, 10);
   const svgOut = argValue('svg') ?? `${repoRoot}/work_dirs/bench/scaling.svg`;
-  const panels = [panel('forward', 'forward (eval, BN folded)')];
-  if (cells.some((c) => c.kind === 'train')) panels.push(panel('train', 'training step (stem + stage 1 and BN frozen)'));
-  mkdirSync(dirname(svgOut), { recursive: true });
-  writeFileSync(svgOut, lineChart({ title: `Backbone time vs input size and threads — ${cpu}, ${date}`, panels }));
+  writeScalingSvg(cells, threadCounts, `${cpu}, ${new Date().toISOString().slice(0, 10)}`, svgOut);
   const out = argValue('out') ?? `${repoRoot}/work_dirs/bench/scaling.json`;
   writeJson(out, {
     date: new Date().toISOString(),
