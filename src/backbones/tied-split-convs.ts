@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { collectFromBlocks, moveToBlocks } from '../engine/kernels/tensor-plumbing.js';
 import { simdPlumbing } from '../engine/kernels/simd-plumbing.js';
 import { customOp } from '../nn/custom-op.js';
+import { conv2dFilterGrad } from '../nn/conv-grad.js';
 import { explicitPadding } from '../nn/functional.js';
 
 let enabled = true;
@@ -71,15 +72,7 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
           const pad = explicitPadding(c.padding as [number, number]);
           // the conv's own gradient kernels (as the tape would run them), without re-running its forward
           dParts.push(tf.conv2dTranspose(dOuts[i]!, weights[i]!, part.shape, c.stride as [number, number], pad));
-          dWeights.push(
-            tf.engine().runKernel('Conv2DBackpropFilter', { x: part, dy: dOuts[i]! }, {
-              strides: c.stride,
-              pad,
-              dataFormat: 'NHWC',
-              dimRoundingMode: undefined,
-              filterShape: weights[i]!.shape,
-            } as unknown as tf.NamedAttrMap) as tf.Tensor,
-          );
+          dWeights.push(conv2dFilterGrad(part, dOuts[i]!, c.stride as [number, number], pad, weights[i]!.shape));
         }
         const dx = collectFromBlocks(dParts, n)!;
         tf.dispose([...dOuts, ...dParts]);

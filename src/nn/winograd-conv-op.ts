@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { winogradConv3x3, winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
 import { customOp } from './custom-op.js';
+import { conv2dFilterGrad } from './conv-grad.js';
 
 const PAD1: [[0, 0], [1, 1], [1, 1], [0, 0]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
 const SAME = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
@@ -30,13 +31,7 @@ function backward(dy: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D
   const wt = flipped(w);
   const dx = winogradShapeApplies(dy, wt, SAME) ? winogradConv3x3(dy, wt, null, false) : tf.conv2d(dy, wt, 1, PAD1);
   wt.dispose();
-  const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-    strides: [1, 1],
-    pad: PAD1,
-    dataFormat: 'NHWC',
-    dimRoundingMode: undefined,
-    filterShape: w.shape,
-  } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const dw = conv2dFilterGrad(x, dy, [1, 1], PAD1, w.shape);
   return [dx, dw];
 }
 
