@@ -32,7 +32,7 @@ import { Shared2FCBBoxHead, bboxHeadLoss } from '../mask-rcnn/bbox-head.js';
 import { rcnnDetections, type NetDetections } from '../mask-rcnn/bbox-postprocess.js';
 import type { RcnnTestConfig } from '../mask-rcnn/config.js';
 import { detectionToOriginal } from '../mask-rcnn/detection-to-original.js';
-import { FCNMaskHead, maskHeadLoss, maskProbabilities } from '../mask-rcnn/mask-head.js';
+import { FCNMaskHead, maskHeadLoss } from '../mask-rcnn/mask-head.js';
 import { positiveMaskTargets } from '../mask-rcnn/mask-targets.js';
 import { extractorOptions } from '../mask-rcnn/roi-head.js';
 import { sampleRois, type SampledRois } from '../mask-rcnn/roi-sampling.js';
@@ -296,7 +296,7 @@ export class CascadeRoIHead extends Module {
     if (labels.length === 0) return [tf.zeros([0, this.maskSize, this.maskSize]) as tf.Tensor3D];
     return tf.tidy(() => {
       const feats = this.maskRoiFeatures(levels, boxes, batch);
-      return this.maskHeads.map((head) => tf.tidy(() => maskProbabilities(head.forward(feats), labels)));
+      return this.maskHeads.map((head) => head.classProbabilities(feats, labels));
     });
   }
 

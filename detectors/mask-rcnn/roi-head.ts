@@ -26,7 +26,7 @@ import type { Detection } from '../detector.js';
 import { Shared2FCBBoxHead, bboxHeadLoss } from './bbox-head.js';
 import { rcnnDetections, type NetDetections } from './bbox-postprocess.js';
 import type { BBoxHeadConfig, MaskHeadConfig, RcnnTestConfig, RcnnTrainConfig, RoiExtractorConfig } from './config.js';
-import { FCNMaskHead, maskHeadLoss, maskProbabilities } from './mask-head.js';
+import { FCNMaskHead, maskHeadLoss } from './mask-head.js';
 import { detectionToOriginal } from './detection-to-original.js';
 import { sampleRois, type SampledRois } from './roi-sampling.js';
 import { positiveMaskTargets } from './mask-targets.js';
@@ -230,7 +230,7 @@ export class StandardRoIHead extends Module {
     const labels = concatArrays(dets.map((d) => d.labels), Int32Array);
     const batch = concatArrays(dets.map((d, i) => new Int32Array(d.labels.length).fill(i)), Int32Array);
     if (labels.length === 0) return null;
-    return tf.tidy(() => maskProbabilities(this.maskHead.forward(this.maskRoiFeatures(levels, boxes, batch)), labels));
+    return tf.tidy(() => this.maskHead.classProbabilities(this.maskRoiFeatures(levels, boxes, batch), labels));
   }
 
   /** Detections with masks in original image pixels (see detection-to-original.ts); `maskThr` overrides the config's. */

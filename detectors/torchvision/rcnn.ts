@@ -26,7 +26,7 @@ import { concatArrays } from '../../src/ops/typed-rows.js';
 import { featureSizes, imageLevelOutputs } from '../dense-head.js';
 import type { DetectionBatch, Detection, Detector } from '../detector.js';
 import { Shared2FCBBoxHead } from '../mask-rcnn/bbox-head.js';
-import { FCNMaskHead, maskProbabilities } from '../mask-rcnn/mask-head.js';
+import { FCNMaskHead } from '../mask-rcnn/mask-head.js';
 import { RPNHead } from '../mask-rcnn/rpn-head.js';
 import { tvGridAnchors } from './anchors.js';
 import type { TvBackboneConfig, TvRcnnConfig } from './config.js';
@@ -189,7 +189,7 @@ export class TvRCNN extends Module implements Detector {
     if (boxes.length === 0) return new Float32Array(0);
     const labels = Int32Array.from(concatArrays(dets.map((d) => d.labels), Int32Array), (l) => l - 1);
     const bidx = concatArrays(dets.map((d, i) => new Int32Array(d.labels.length).fill(i)), Int32Array);
-    const t = tf.tidy(() => maskProbabilities(this.roiHead.maskHead!.forward(extractRoiFeatures(pooled, boxes, bidx, this.extractor(14))), labels));
+    const t = tf.tidy(() => this.roiHead.maskHead!.classProbabilities(extractRoiFeatures(pooled, boxes, bidx, this.extractor(14)), labels));
     try {
       return t.dataSync() as Float32Array;
     } finally {

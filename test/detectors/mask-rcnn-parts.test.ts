@@ -14,7 +14,7 @@ import { bboxHeadLoss } from '../../detectors/mask-rcnn/bbox-head.js';
 import { MASK_RCNN_TINY, defaultMaskRcnnConfig, maskRcnnConfig } from '../../detectors/mask-rcnn/config.js';
 import { ConvTranspose2d } from '../../src/nn/conv-transpose2d.js';
 import { MaskRCNN } from '../../detectors/mask-rcnn/mask-rcnn.js';
-import { maskHeadLoss } from '../../detectors/mask-rcnn/mask-head.js';
+import { FCNMaskHead, maskHeadLoss, selectClass } from '../../detectors/mask-rcnn/mask-head.js';
 import { detectionToOriginal } from '../../detectors/mask-rcnn/detection-to-original.js';
 import { imageProposals } from '../../detectors/mask-rcnn/proposals.js';
 import { sampleRois } from '../../detectors/mask-rcnn/roi-sampling.js';
@@ -131,6 +131,27 @@ describe('ConvTranspose2d', () => {
     expectClose(y, want, { atol: 1e-5 });
     tf.dispose([x, y]);
     up.dispose();
+  });
+});
+
+describe('FCNMaskHead.classProbabilities', () => {
+  it("equals the sigmoid of each RoI's class channel of the full forward; no RoIs give [0, M, M]", () => {
+    const head = new FCNMaskHead({ numClasses: 7, inChannels: 8, convChannels: 12, numConvs: 2, seed: 4 });
+    const rng = new Rng(5);
+    // a non-zero logits bias, so that the gathered bias is checked too
+    tf.tidy(() => head.convLogits.bias!.assign(tf.tensor1d(Float32Array.from({ length: 7 }, () => rng.uniformIn(-1, 1)))));
+    const feats = tf.tensor4d(Float32Array.from({ length: 5 * 6 * 6 * 8 }, () => rng.uniformIn(-1, 1)), [5, 6, 6, 8]);
+    const labels = Int32Array.from([6, 0, 3, 3, 1]);
+    const got = head.classProbabilities(feats, labels);
+    const want = tf.tidy(() => tf.sigmoid(selectClass(head.forward(feats), labels)));
+    expect(got.shape).toEqual([5, 12, 12]);
+    expectClose(got, want.dataSync(), { atol: 1e-6 });
+    const empty = tf.zeros([0, 6, 6, 8]) as tf.Tensor4D;
+    const none = head.classProbabilities(empty, new Int32Array(0));
+    expect(none.shape).toEqual([0, 12, 12]);
+    expect(() => head.classProbabilities(feats, Int32Array.from([0, 1, 2, 3, 7]))).toThrow('label 7 outside [0, 7)');
+    tf.dispose([feats, got, want, empty, none]);
+    head.dispose();
   });
 });
 

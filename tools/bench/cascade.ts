@@ -5,8 +5,10 @@
  *   inference, split by stage: backbone + FPN | RPN (head + proposals: 1000) | cascade box stage 0, 1, 2 (RoIAlign
  *   7×7 + Shared2FC head on the 1000 RoIs, then the refinement to the next stage's RoIs) | box post-processing
  *   (stage-averaged softmax, decode, NMS) | masks (100 detections through the 3 mask heads, sigmoid, averaged,
- *   pasted, RLE); Mask R-CNN's RoI box head and mask + paste timed alike; the ratio cascade / Mask R-CNN of the sums
- *   (issue 18's target: ≤ 1.4×; mmdetection's is about 1.2–1.4×);
+ *   pasted, RLE); Mask R-CNN's RoI box head and mask + paste timed alike. The two detectors run alternately, run by
+ *   run, on the same image. Ratios cascade / Mask R-CNN: of the two sums, and with backbone + FPN + RPN (the same
+ *   network in both) pooled over both detectors' runs — box only (= Cascade R-CNN / Faster R-CNN; mmdetection's model
+ *   zoo: 1.33× for R-50) and with masks (issue 18's target: ≤ 1.4×; mmdetection's model zoo: 1.44× for R-50);
  *   training step (batch 1, --train-input, default 1333×800, backbone activation checkpointing): loss forward and
  *   forward + backward + SGD of Cascade Mask R-CNN, with the loss split by stage (values, not time).
  *
@@ -31,6 +33,7 @@ import { initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/nn/rng.js';
 import { SGD } from '../../src/train/sgd.js';
 import { argValue, repoRoot, table, time, writeJson, type Timing } from './harness.js';
+import { median } from './reference.js';
 import { fakeDetections, image, metaFor, parseInput } from './two-stage-inputs.js';
 
 // zero-init residuals keep the random network's activations finite (see tools/bench/mask-rcnn.ts)
@@ -45,69 +48,68 @@ interface Row {
   rpn: Timing;
   /** Mask R-CNN: [RoI box head + post-processing]; cascade: stage 0, 1, 2 (head + refinement), then post-processing. */
   boxStages: Timing[];
+  /** The whole box path (Mask R-CNN: = boxStages[0]; cascade: the stages + post-processing, as `predictBoxes`). */
+  box: Timing;
   masks: Timing;
   sumMs: number;
 }
 
-async function maskRcnnRow(preset: string, meta: ImageMeta, repeats: number): Promise<Row> {
-  const model = new MaskRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
-  model.eval();
-  const x = image(meta, 1);
-  const metas = [meta];
-  const cfg = model.config;
+/** One timed inference, stage by stage, in ms. */
+interface Run {
+  features: number;
+  rpn: number;
+  /** Cascade only: each stage's head + refinement (a breakdown of `box`). */
+  stages: number[];
+  box: number;
+  masks: number;
+}
+
+function timing(runsMs: number[]): Timing {
+  return { medianMs: median(runsMs), minMs: Math.min(...runsMs), runsMs };
+}
+
+/** The features and proposals of one image, timed; the caller disposes `levels`. */
+async function frontEnd(model: MaskRCNN | CascadeRCNN, x: tf.Tensor4D, meta: ImageMeta): Promise<{ levels: tf.Tensor4D[]; proposals: Float32Array[]; features: number; rpn: number }> {
+  const t0 = performance.now();
+  const levels = model.features(x);
+  levels[0]!.dataSync();
+  const t1 = performance.now();
+  const out = model.rpnHead.forward(levels);
+  const proposals = model.proposals(out, [meta], model.config.test.rpn).map((p) => p.boxes);
+  tf.dispose([...out.cls, ...out.reg]);
+  return { levels, proposals, features: t1 - t0, rpn: performance.now() - t1 };
+}
+
+function elapsed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+async function maskRcnnRun(model: MaskRCNN, x: tf.Tensor4D, meta: ImageMeta): Promise<Run> {
+  const { levels, proposals, features, rpn } = await frontEnd(model, x, meta);
   try {
-    const features = await time(() => {
-      const l = model.features(x);
-      l[0]!.dataSync();
-      tf.dispose(l);
-    }, repeats);
-    const levels = model.features(x);
-    let proposals: Float32Array[] = [];
-    const rpn = await time(() => {
-      const out = model.rpnHead.forward(levels);
-      proposals = model.proposals(out, metas, cfg.test.rpn).map((p) => p.boxes);
-      tf.dispose([...out.cls, ...out.reg]);
-    }, repeats);
-    const box = await time(() => void model.roiHead.predictBoxes(levels, proposals, metas, cfg.test.rcnn), repeats);
+    const cfg = model.config.test.rcnn;
+    const box = elapsed(() => void model.roiHead.predictBoxes(levels, proposals, [meta], cfg));
     const dets = [fakeDetections(proposals[0]!, model.numClasses, new Rng(3))];
-    const masks = await time(() => void model.roiHead.predictMasks(levels, dets, metas, cfg.test.rcnn.maskThr), repeats);
-    tf.dispose(levels);
-    const sumMs = features.medianMs + rpn.medianMs + box.medianMs + masks.medianMs;
-    return { preset, features, rpn, boxStages: [box], masks, sumMs };
+    const masks = elapsed(() => void model.roiHead.predictMasks(levels, dets, [meta], cfg.maskThr));
+    return { features, rpn, stages: [], box, masks };
   } finally {
-    x.dispose();
-    model.dispose();
+    tf.dispose(levels);
   }
 }
 
-async function cascadeRow(preset: string, meta: ImageMeta, repeats: number): Promise<Row> {
-  const model = new CascadeRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
-  model.eval();
-  const x = image(meta, 1);
-  const metas = [meta];
-  const cfg = model.config;
+async function cascadeRun(model: CascadeRCNN, x: tf.Tensor4D, meta: ImageMeta): Promise<Run> {
+  const { levels, proposals, features, rpn } = await frontEnd(model, x, meta);
   const head = model.roiHead;
   try {
-    const features = await time(() => {
-      const l = model.features(x);
-      l[0]!.dataSync();
-      tf.dispose(l);
-    }, repeats);
-    const levels = model.features(x);
-    let proposals: Float32Array[] = [];
-    const rpn = await time(() => {
-      const out = model.rpnHead.forward(levels);
-      proposals = model.proposals(out, metas, cfg.test.rpn).map((p) => p.boxes);
-      tf.dispose([...out.cls, ...out.reg]);
-    }, repeats);
-    // stage by stage: the head on the current RoIs, then the refinement (as CascadeRoIHead.predictBoxes)
-    const boxStages: Timing[] = [];
+    // the breakdown: stage by stage, the head on the current RoIs then the refinement (as CascadeRoIHead.predictBoxes)
+    const stages: number[] = [];
     let rois = proposals[0]!;
     const batch = new Int32Array(rois.length / 4);
     for (let i = 0; i < head.numStages; i++) {
-      let next = rois;
-      boxStages.push(
-        await time(() => {
+      stages.push(
+        elapsed(() => {
           const out = tf.tidy(() => {
             const o = head.bboxHeads[i]!.forward(head.bboxRoiFeatures(levels, rois, batch));
             return [o.cls, o.reg];
@@ -115,24 +117,82 @@ async function cascadeRow(preset: string, meta: ImageMeta, repeats: number): Pro
           const logits = out[0]!.dataSync() as Float32Array;
           const deltas = out[1]!.dataSync() as Float32Array;
           tf.dispose(out);
-          if (i < head.numStages - 1) next = regressByClass(rois, foregroundArgmax(logits, model.numClasses), deltas, model.numClasses, meta, head.stageCoder(i));
-        }, repeats),
+          if (i < head.numStages - 1) rois = regressByClass(rois, foregroundArgmax(logits, model.numClasses), deltas, model.numClasses, meta, head.stageCoder(i));
+        }),
       );
-      rois = next;
     }
-    const whole = await time(() => void head.predictBoxes(levels, proposals, metas, cfg.test.rcnn), repeats);
-    const stagesMs = boxStages.reduce((s, t) => s + t.medianMs, 0);
-    // post-processing = the whole box path minus its stages (clamped at 0 against noise)
-    const postMs = Math.max(0, whole.medianMs - stagesMs);
-    boxStages.push({ ...whole, medianMs: postMs, runsMs: [postMs] });
+    const cfg = model.config.test.rcnn;
+    const box = elapsed(() => void head.predictBoxes(levels, proposals, [meta], cfg));
     const dets = [fakeDetections(proposals[0]!, model.numClasses, new Rng(3))];
-    const masks = await time(() => void head.predictMasks(levels, dets, metas, cfg.test.rcnn.maskThr), repeats);
+    const masks = elapsed(() => void head.predictMasks(levels, dets, [meta], cfg.maskThr));
+    return { features, rpn, stages, box, masks };
+  } finally {
     tf.dispose(levels);
-    const sumMs = features.medianMs + rpn.medianMs + whole.medianMs + masks.medianMs;
-    return { preset, features, rpn, boxStages, masks, sumMs };
+  }
+}
+
+function row(preset: string, runs: Run[]): Row {
+  const of = (f: (r: Run) => number) => timing(runs.map(f));
+  const features = of((r) => r.features);
+  const rpn = of((r) => r.rpn);
+  const box = of((r) => r.box);
+  const masks = of((r) => r.masks);
+  const nStages = runs[0]!.stages.length;
+  let boxStages: Timing[] = [box];
+  if (nStages > 0) {
+    boxStages = Array.from({ length: nStages }, (_, i) => of((r) => r.stages[i]!));
+    // post-processing = the whole box path minus its stages (clamped at 0 against noise)
+    const postMs = Math.max(0, box.medianMs - boxStages.reduce((s, t) => s + t.medianMs, 0));
+    boxStages.push({ medianMs: postMs, minMs: postMs, runsMs: [postMs] });
+  }
+  return { preset, features, rpn, boxStages, box, masks, sumMs: features.medianMs + rpn.medianMs + box.medianMs + masks.medianMs };
+}
+
+/** Cascade / Mask R-CNN ratios; `pooled`: backbone + FPN + RPN (the same network in both) from all runs of both. */
+interface Ratios {
+  sharedMs: number;
+  /** Cascade R-CNN / Faster R-CNN: the sums without the mask stage. */
+  boxOnly: number;
+  withMasks: number;
+  /** The ratio of the two detectors' own sums (each with its own backbone timings). */
+  ofSums: number;
+}
+
+function ratios(mask: Row, cascade: Row): Ratios {
+  const shared = median([...mask.features.runsMs.map((f, i) => f + mask.rpn.runsMs[i]!), ...cascade.features.runsMs.map((f, i) => f + cascade.rpn.runsMs[i]!)]);
+  return {
+    sharedMs: shared,
+    boxOnly: (shared + cascade.box.medianMs) / (shared + mask.box.medianMs),
+    withMasks: (shared + cascade.box.medianMs + cascade.masks.medianMs) / (shared + mask.box.medianMs + mask.masks.medianMs),
+    ofSums: cascade.sumMs / mask.sumMs,
+  };
+}
+
+/** Both detectors on one preset, alternating run by run (Mask R-CNN, then Cascade), after one warm-up each. */
+async function inferencePair(preset: string, meta: ImageMeta, repeats: number): Promise<{ mask: Row; cascade: Row; ratios: Ratios }> {
+  const mrcnn = new MaskRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
+  const cascade = new CascadeRCNN({ backbone: PRESETS[preset]!(), seed: 1 });
+  mrcnn.eval();
+  cascade.eval();
+  const x = image(meta, 1);
+  try {
+    await maskRcnnRun(mrcnn, x, meta);
+    await cascadeRun(cascade, x, meta);
+    const m: Run[] = [];
+    const c: Run[] = [];
+    for (let r = 0; r < repeats; r++) {
+      m.push(await maskRcnnRun(mrcnn, x, meta));
+      c.push(await cascadeRun(cascade, x, meta));
+      const sum = (v: Run) => ((v.features + v.rpn + v.box + v.masks) / 1000).toFixed(2);
+      process.stderr.write(`    run ${r + 1}/${repeats}: Mask R-CNN ${sum(m[r]!)} s, Cascade ${sum(c[r]!)} s\n`);
+    }
+    const mask = row(preset, m);
+    const casc = row(preset, c);
+    return { mask, cascade: casc, ratios: ratios(mask, casc) };
   } finally {
     x.dispose();
-    model.dispose();
+    mrcnn.dispose();
+    cascade.dispose();
   }
 }
 
@@ -205,10 +265,10 @@ async function main(): Promise<void> {
   const meta = metaFor(h, w);
   const loadBefore = loadavg();
   process.stderr.write(`cascade bench: ${info.backend} × ${info.threads} threads, input ${h}×${w}, load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}\n`);
-  const rows: { mask: Row; cascade: Row }[] = [];
+  const rows: { mask: Row; cascade: Row; ratios: Ratios }[] = [];
   for (const p of presets) {
-    process.stderr.write(`  inference ${p}: Mask R-CNN, then Cascade Mask R-CNN\n`);
-    rows.push({ mask: await maskRcnnRow(p, meta, repeats), cascade: await cascadeRow(p, meta, repeats) });
+    process.stderr.write(`  inference ${p}: Mask R-CNN and Cascade Mask R-CNN, alternating\n`);
+    rows.push(await inferencePair(p, meta, repeats));
   }
   const trains: TrainRow[] = [];
   if (!process.argv.includes('--no-train')) {
@@ -222,8 +282,8 @@ async function main(): Promise<void> {
   const s = (t: Timing) => (t.medianMs / 1000).toFixed(3);
   console.log(
     table(
-      ['preset', 'detector', 'backbone+FPN s', 'RPN s', 'box stages s', 'box post s', 'masks s', 'sum s', 'cascade / Mask R-CNN'],
-      rows.flatMap(({ mask, cascade }) => [
+      ['preset', 'detector', 'backbone+FPN s', 'RPN s', 'box stages s', 'box post s', 'masks s', 'sum s', 'ratio of sums'],
+      rows.flatMap(({ mask, cascade, ratios: q }) => [
         [mask.preset, 'Mask R-CNN', s(mask.features), s(mask.rpn), s(mask.boxStages[0]!), '(in box)', s(mask.masks), (mask.sumMs / 1000).toFixed(3), ''],
         [
           cascade.preset,
@@ -234,9 +294,19 @@ async function main(): Promise<void> {
           s(cascade.boxStages.at(-1)!),
           s(cascade.masks),
           (cascade.sumMs / 1000).toFixed(3),
-          `${(cascade.sumMs / mask.sumMs).toFixed(2)}×`,
+          `${q.ofSums.toFixed(2)}×`,
         ],
       ]),
+    ),
+  );
+  console.log(
+    '\ncascade / Mask R-CNN with backbone + FPN + RPN pooled over both detectors\' runs (the same network in both; ' +
+      'mmdetection\'s model zoo, V100: Cascade R-CNN / Faster R-CNN R-50 1.33×, Cascade Mask R-CNN / Mask R-CNN R-50 1.44×)',
+  );
+  console.log(
+    table(
+      ['preset', 'shared s', 'box only (Cascade R-CNN / Faster R-CNN)', 'with masks (target ≤ 1.4×)'],
+      rows.map(({ mask, ratios: q }) => [mask.preset, (q.sharedMs / 1000).toFixed(3), `${q.boxOnly.toFixed(2)}×`, `${q.withMasks.toFixed(2)}×`]),
     ),
   );
   for (const t of trains) {
