@@ -28,6 +28,8 @@ import { BatchNorm2d } from '../nn/batchnorm2d.js';
 import type { Conv2d } from '../nn/conv2d.js';
 import { canFoldBn, convBn, foldedBn } from '../nn/conv-bn.js';
 import { conv2d } from '../nn/functional.js';
+import { derivedTensorsEnabled } from '../nn/derived-tensors.js';
+import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
 import { groupedConv2d, type GroupedConvImplChoice } from '../nn/grouped-conv.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
@@ -167,7 +169,13 @@ export class TiedConv2d extends TiedBlockConv2d {
   forwardBlocks(xb: tf.Tensor4D): tf.Tensor4D {
     const weight = this.weight as tf.Tensor4D;
     const bias = this.bias as tf.Tensor1D | null;
-    if (this.groups === 1) return conv2d(xb, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    if (this.groups === 1) {
+      if (!this.training && derivedTensorsEnabled() && winogradApplies(xb, weight, this, true)) {
+        // eval mode: the shared filter's Winograd transform is kept until the weight changes (derived-tensors.ts)
+        return winogradConv3x3(xb, weight, bias, false, this.derived.get('winograd', [weight], () => winogradFilters(weight)));
+      }
+      return conv2d(xb, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    }
     const args = { groups: this.groups, stride: this.stride, padding: this.padding, dilation: this.dilation, impl: this.impl };
     return groupedConv2d(xb, weight, args, bias);
   }

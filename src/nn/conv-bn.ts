@@ -13,8 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BatchNorm2d } from './batchnorm2d.js';
-import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
+import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
 import { Conv2d } from './conv2d.js';
+import { derivedTensorsEnabled } from './derived-tensors.js';
 import { conv2d, explicitPadding } from './functional.js';
 
 /** True when `bn` can be folded into a preceding conv for this call (no batch statistics, no tape). */
@@ -30,6 +31,27 @@ export function foldedBn(bn: BatchNorm2d, bias: tf.Tensor1D | null = null): { sc
     const shift = tf.add(bn.bias, tf.mul(centred, scale)) as tf.Tensor1D;
     return { scale, shift };
   });
+}
+
+/**
+ * The folded filter W·γ/σ and shift of `conv` + `bn` for an inference call, with the Winograd filters when that
+ * path applies. In eval mode they are kept on the conv (`Conv2d.derived`, keyed by the weight, the conv bias and the
+ * four BN tensors), so repeated forwards skip the fold and the filter transform, and Winograd pays from 64 tiles;
+ * in training mode (a frozen BN outside the tape, e.g. activation checkpointing's first pass) they are built per call.
+ */
+function foldedConv(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D): { filter: tf.Tensor4D; shift: tf.Tensor1D; winograd: tf.Tensor4D[] | null } {
+  const build = (): [tf.Tensor4D, tf.Tensor1D] => {
+    const { scale, shift } = foldedBn(bn, conv.bias as tf.Tensor1D | null);
+    return [tf.mul(conv.weight, scale) as tf.Tensor4D, shift];
+  };
+  if (conv.training || !derivedTensorsEnabled()) {
+    const [filter, shift] = build();
+    return { filter, shift, winograd: null };
+  }
+  const sources = [conv.weight, bn.weight, bn.bias, bn.runningMean, bn.runningVar, ...(conv.bias ? [conv.bias] : [])];
+  const [filter, shift] = conv.derived.get<tf.Tensor>('bn-fold', sources, build) as [tf.Tensor4D, tf.Tensor1D];
+  const winograd = winogradApplies(x, filter, conv, true) ? conv.derived.get('bn-fold-winograd', sources, () => winogradFilters(filter)) : null;
+  return { filter, shift, winograd };
 }
 
 let foldOnTape = true;
@@ -60,8 +82,8 @@ export function convBn(conv: { forward(x: tf.Tensor4D): tf.Tensor4D }, bn: Batch
       const y = bn.forward(conv.forward(x));
       return relu ? tf.relu(y) : y;
     }
-    const { scale, shift } = foldedBn(bn, conv.bias as tf.Tensor1D | null);
-    const filter = tf.mul(conv.weight, scale) as tf.Tensor4D;
+    const { filter, shift, winograd } = foldedConv(conv, bn, x);
+    if (winograd) return winogradConv3x3(x, filter, shift, relu, winograd);
     if (winogradApplies(x, filter, conv)) return winogradConv3x3(x, filter, shift, relu);
     return tf.fused.conv2d({
       x,

@@ -6,15 +6,18 @@
  * Inference fast path: when no gradient tape is recording, conv + bias + ReLU run as ONE `tf.fused.conv2d`
  * (XNNPACK applies bias and activation in the conv's output pass; a separate add / ReLU costs a single-threaded
  * pass over the whole map on wasm); wide 3×3 stride-1 convs on large maps run as Winograd F(4×4, 3×3) instead
- * (engine/kernels/winograd-conv.ts: ~3× faster at 256 channels, outputs within ~1e-5 of the output scale). With a
- * tape, the ordinary `Conv2d` forward (separate bias add, whose gradient the tape needs) runs.
+ * (engine/kernels/winograd-conv.ts: ~3× faster at 256 channels, outputs within ~1e-5 of the output scale). In eval
+ * mode the transformed filters are kept on the conv (`Conv2d.derived`) until its weight changes, which also makes
+ * Winograd pay on smaller maps (≥ 64 tiles instead of 512). With a tape, the ordinary `Conv2d` forward (separate
+ * bias add, whose gradient the tape needs) runs.
  *
  * Also here: `xavierUniform`, mmcv's `xavier_init(distribution='uniform')` as FPN's `init_cfg` uses it:
  * weight ~ U(−b, b), b = gain·√(6 / (fan_in + fan_out)), bias 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
+import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
 import { Conv2d } from './conv2d.js';
+import { derivedTensorsEnabled } from './derived-tensors.js';
 import { explicitPadding } from './functional.js';
 import { computeFans, uniform, zeros, type Initializer } from './init.js';
 import { Module } from './module.js';
@@ -78,7 +81,12 @@ export class ConvModule extends Module {
 export function convForward(conv: Conv2d, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
   if (tf.engine().state.gradientDepth === 0 && conv.groups === 1) {
     const weight = conv.weight as tf.Tensor4D;
-    if (winogradApplies(x, weight, conv)) return winogradConv3x3(x, weight, (conv.bias as tf.Tensor1D | null) ?? null, relu);
+    const bias = (conv.bias as tf.Tensor1D | null) ?? null;
+    if (!conv.training && derivedTensorsEnabled() && winogradApplies(x, weight, conv, true)) {
+      // eval mode: the transformed filters are kept on the conv until its weight changes
+      return winogradConv3x3(x, weight, bias, relu, conv.derived.get('winograd', [weight], () => winogradFilters(weight)));
+    }
+    if (winogradApplies(x, weight, conv)) return winogradConv3x3(x, weight, bias, relu);
     return tf.fused.conv2d({
       x,
       filter: weight,

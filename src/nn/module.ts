@@ -19,6 +19,7 @@
  * Subclasses define their own typed `forward`; `Forward<I, O>` describes it for containers.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DerivedTensors } from './derived-tensors.js';
 
 /** What a module computes; containers (`Sequential`) call `forward`. */
 export interface Forward<I = tf.Tensor, O = tf.Tensor> {
@@ -65,6 +66,12 @@ export class Module {
   private isTraining = true;
   private isFrozen = false;
   private isDisposed = false;
+
+  /**
+   * Tensors the eval-mode paths derive from this module's parameters and keep between calls (a BN-folded weight,
+   * Winograd filters: derived-tensors.ts); freed by `train()` and `dispose()`.
+   */
+  readonly derived = new DerivedTensors();
 
   /** True in training mode (the default, as in PyTorch); see `train()` / `eval()`. */
   get training(): boolean {
@@ -227,9 +234,10 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Set training mode (`true`) or evaluation mode (`false`) here and in all descendants. */
+  /** Set training mode (`true`) or evaluation mode (`false`) here and in all descendants; `true` frees `derived`. */
   train(mode = true): this {
     this.isTraining = mode;
+    if (mode) this.derived.clear();
     for (const child of this.ownChildren.values()) child.train(mode);
     return this;
   }
@@ -268,6 +276,7 @@ export class Module {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    this.derived.clear();
     for (const v of this.ownParameters.values()) v.dispose();
     for (const e of this.ownBuffers.values()) e.variable.dispose();
     for (const child of this.ownChildren.values()) child.dispose();

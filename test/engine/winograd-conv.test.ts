@@ -158,6 +158,51 @@ describe('Winograd F(4×4, 3×3)', () => {
     bn.dispose();
   });
 
+  it('eval mode keeps the folded and transformed filters until a parameter changes; train() and dispose() free them', () => {
+    const rng = new Rng(11);
+    const base = tf.memory().numTensors;
+    const conv = new Conv2d({ inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, rng: new Rng(12) });
+    const bn = new BatchNorm2d({ numFeatures: 64 });
+    const x = tf.tensor4d(Float32Array.from({ length: 40 * 40 * 64 }, () => rng.normal()), [1, 40, 40, 64]); // 100 tiles
+    conv.eval();
+    bn.eval();
+    const reference = () => tf.tidy(() => tf.relu(bn.forward(conv.forward(x))));
+    // 100 tiles: below the per-call threshold (512), above the cached one (64) — Winograd only with kept filters
+    const y1 = convBn(conv, bn, x, true);
+    const r1 = reference();
+    expect(maxDiff(y1, r1)).toBeLessThanOrEqual(5e-5 * maxAbs(r1));
+    expect(maxDiff(y1, r1)).toBeGreaterThan(0); // Winograd, not the direct conv
+    expect(conv.derived.size).toBe(2 + 36); // folded filter + shift, 36 transformed filters
+    const held = tf.memory().numTensors;
+    const y2 = convBn(conv, bn, x, true);
+    expect(maxDiff(y1, y2)).toBe(0);
+    tf.dispose(y2);
+    expect(tf.memory().numTensors).toBe(held); // the second call built nothing new
+    // a BN statistic changes (a new dataId): rebuilt, and the output follows it
+    tf.tidy(() => bn.runningMean.assign(tf.fill([64], 0.7)));
+    const y3 = convBn(conv, bn, x, true);
+    const r3 = reference();
+    expect(maxDiff(y3, r3)).toBeLessThanOrEqual(5e-5 * maxAbs(r3));
+    expect(maxDiff(y3, y1)).toBeGreaterThan(1e-3);
+    expect(conv.derived.size).toBe(38);
+    conv.train();
+    expect(conv.derived.size).toBe(0);
+    // ConvModule: the same for its conv, keyed by the weight
+    const m = new ConvModule({ inChannels: 64, outChannels: 64, kernelSize: 3, relu: true, rng: new Rng(13) });
+    m.eval();
+    const z1 = m.forward(x);
+    expect(m.conv.derived.size).toBe(36);
+    tf.tidy(() => m.conv.weight.assign(tf.mul(m.conv.weight, 2)));
+    const z2 = m.forward(x);
+    const z1x2 = tf.mul(z1, 2);
+    expect(maxDiff(z2, z1x2)).toBeLessThanOrEqual(1e-4 * maxAbs(z1));
+    tf.dispose([y1, r1, y3, r3, z1, z2, z1x2, x]);
+    m.dispose();
+    conv.dispose();
+    bn.dispose();
+    expect(tf.memory().numTensors).toBe(base);
+  });
+
   for (const withBias of [true, false]) {
     it(`trainable op: value and gradients match tf.conv2d's${withBias ? ' (with bias)' : ''}`, () => {
       const rng = new Rng(withBias ? 11 : 12);

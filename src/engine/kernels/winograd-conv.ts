@@ -34,22 +34,28 @@ export function setWinograd(on: boolean): void {
 }
 
 /**
- * Smallest channel count and number of 4×4 output tiles (N·⌈H/4⌉·⌈W/4⌉) worth the transforms; measured at
- * 256 → 256 channels: 273 tiles (50×84) break even (72 vs 68 ms), 1050 tiles (100×168) 262 → 128 ms, 77 tiles
- * (25×42) lose (17 vs 26 ms: 72 calls and the weight transform are a fixed cost).
+ * Smallest channel count and number of 4×4 output tiles (N·⌈H/4⌉·⌈W/4⌉) worth the transforms. With the weight
+ * transform done on every call, measured at 256 → 256 channels: 273 tiles (50×84) break even (72 vs 68 ms),
+ * 1050 tiles (100×168) 262 → 128 ms, 77 tiles (25×42) lose (17 vs 26 ms: 72 calls and the weight transform are a
+ * fixed cost). With the transformed filters kept between calls (`WINOGRAD_MIN_TILES_CACHED`, the eval-mode paths
+ * that cache them in `Conv2d.derived`), 2026-12-08, 2 threads: 273 tiles at 256 channels 148 → 67 ms, 77 tiles at
+ * 512 channels 168 → 57 ms, at 256 channels 35 → 19 ms; 24 tiles 10.2 vs 11.5 ms (direct wins), 6 tiles a tie.
  */
 export const WINOGRAD_MIN_CHANNELS = 64;
 export const WINOGRAD_MIN_TILES = 512;
+export const WINOGRAD_MIN_TILES_CACHED = 64;
 
 /**
  * Whether the shape and settings suit `winogradConv3x3`: wasm backend with the module, enabled, float32, 3×3 kernel,
- * stride 1, padding 1, dilation 1, one group, both channel counts multiples of 4 and ≥ 64, and at least 512 output
- * tiles. Says nothing about a gradient tape (the trainable op, src/nn/winograd-conv-op.ts, uses this one).
+ * stride 1, padding 1, dilation 1, one group, both channel counts multiples of 4 and ≥ 64, and at least `minTiles`
+ * output tiles (default 512: the weight transform runs in the call). Says nothing about a gradient tape (the
+ * trainable op, src/nn/winograd-conv-op.ts, uses this one).
  */
 export function winogradShapeApplies(
   x: tf.Tensor4D,
   weight: tf.Tensor4D,
   conv: { stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number },
+  minTiles = WINOGRAD_MIN_TILES,
 ): boolean {
   const [kh, kw, ci, co] = weight.shape;
   return (
@@ -61,19 +67,23 @@ export function winogradShapeApplies(
     conv.groups === 1 &&
     ci === x.shape[3] && ci % 4 === 0 && co % 4 === 0 &&
     ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS &&
-    x.shape[0] * Math.ceil(x.shape[1] / 4) * Math.ceil(x.shape[2] / 4) >= WINOGRAD_MIN_TILES &&
+    x.shape[0] * Math.ceil(x.shape[1] / 4) * Math.ceil(x.shape[2] / 4) >= minTiles &&
     x.dtype === 'float32' &&
     kernels() !== null
   );
 }
 
-/** Whether `winogradConv3x3` takes this conv on an inference path: `winogradShapeApplies` and no gradient tape. */
+/**
+ * Whether `winogradConv3x3` takes this conv on an inference path: `winogradShapeApplies` and no gradient tape;
+ * `cachedFilters`: the caller passes filters kept from an earlier call (a lower tile threshold).
+ */
 export function winogradApplies(
   x: tf.Tensor4D,
   weight: tf.Tensor4D,
   conv: { stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number },
+  cachedFilters = false,
 ): boolean {
-  return tf.engine().state.gradientDepth === 0 && winogradShapeApplies(x, weight, conv);
+  return tf.engine().state.gradientDepth === 0 && winogradShapeApplies(x, weight, conv, cachedFilters ? WINOGRAD_MIN_TILES_CACHED : WINOGRAD_MIN_TILES);
 }
 
 function kernels(): WinogradKernels | null {
