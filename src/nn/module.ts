@@ -272,6 +272,13 @@ export class Module {
     return this.namedParameters(options).reduce((n, [, v]) => n + v.size, 0);
   }
 
+  /** Tensors held in `derived` here and below (kept between eval-mode calls: count them apart from leaks). */
+  numDerivedTensors(): number {
+    let n = this.derived.size;
+    for (const child of this.ownChildren.values()) n += child.numDerivedTensors();
+    return n;
+  }
+
   /** Free all parameters and buffers here and below. Idempotent. */
   dispose(): void {
     if (this.isDisposed) return;

@@ -58,7 +58,7 @@ function trainAndEvaluate(model: Detector<MaskRcnnBatch>, scenes: Scenes, batch:
       clipGradNorm(named, MAX_NORM);
       sgd.step(named);
       tf.dispose([value, ...Object.values(grads), ...named.values()]);
-      counts.push(tf.memory().numTensors);
+      counts.push(tf.memory().numTensors - model.numDerivedTensors());
     }
     model.eval();
     const gt = CocoDataset.fromJson(scenes.coco, 'scenes');
@@ -67,7 +67,7 @@ function trainAndEvaluate(model: Detector<MaskRcnnBatch>, scenes: Scenes, batch:
       const input = flip ? scenes.batch(true) : batch;
       const dets = model.predict(input);
       if (flip) tf.dispose(input.images);
-      counts.push(tf.memory().numTensors);
+      counts.push(tf.memory().numTensors - model.numDerivedTensors());
       const results = toCocoResults(dets, [1, 2, 3]);
       for (const iouType of ['bbox', 'segm'] as const) {
         const E = new CocoEval(gt, gt.loadRes(results as unknown[]), iouType);

@@ -438,12 +438,12 @@ describe('MaskRCNN', () => {
         }
         sgd.step(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
         tf.dispose([value, ...Object.values(grads)]);
-        counts.push(tf.memory().numTensors);
+        counts.push(tf.memory().numTensors - model.numDerivedTensors());
       }
       model.eval();
       for (let k = 0; k < 2; k++) {
         const dets = model.predict(batch, { maskThr: 0.4 });
-        counts.push(tf.memory().numTensors);
+        counts.push(tf.memory().numTensors - model.numDerivedTensors());
         expect(dets.map((d) => d.imageId)).toEqual([1, 2]);
         for (const d of dets) {
           expect(d.masks!.length).toBe(d.scores.length);
