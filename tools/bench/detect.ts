@@ -41,6 +41,7 @@ import { topKAboveThreshold } from '../../detectors/retinanet/postprocess.js';
 import { initEngine, type BackendName } from '../../src/engine/index.js';
 import { loadPresets, parseInput, selectPresets } from '../backbone-presets.js';
 import { profileKernels } from './kernel-profile.js';
+import { backendMemory } from '../../src/engine/kernels/heap-wasm.js';
 import { argValue, repoRoot, runChild, table, writeJson } from './harness.js';
 import { median, startReference, type Reference, type ReferenceRun, type ReferenceTask } from './reference.js';
 
@@ -69,7 +70,7 @@ interface Row {
   reference: RefSide | null;
   profile?: string;
   /** Training iteration (batch 1): wall and process CPU ms per run, and torchvision's step alternated with it. */
-  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number>; reference: RefSide | null; profile?: string };
+  train?: { runsMs: number[]; cpuRunsMs: number[]; medianMs: number; cpuMedianMs: number; losses: Record<string, number>; reference: RefSide | null; profile?: string; withCp: boolean; wasmHeapGiB: number | null };
 }
 
 /** PyTorch's side of the alternated pairs. */
@@ -177,7 +178,9 @@ async function trainIteration(
       process.stderr.write(`    step ${r + 1}/${repeats}: ${(ms / 1000).toFixed(1)} s${ref ? `, PyTorch ${(refRuns[r]!.ms / 1000).toFixed(1)} s` : ''}\n`);
     }
     const profile = argValue('profile') !== undefined ? (await profileKernels(async () => void (await step()))).table : undefined;
-    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses, reference: refSide(runsMs, refRuns), profile };
+    const heap = backendMemory(); // the wasm heap only grows: its size now is the peak of the steps
+    const wasmHeapGiB = heap ? heap.buffer.byteLength / 2 ** 30 : null;
+    return { runsMs, cpuRunsMs, medianMs: median(runsMs), cpuMedianMs: median(cpuRunsMs), losses, reference: refSide(runsMs, refRuns), profile, withCp, wasmHeapGiB };
   } finally {
     x.dispose();
     sgd.dispose();
@@ -383,11 +386,13 @@ async function main(): Promise<void> {
       `\nRetinaNet training iteration, batch 1, ${r.input[0]}×${r.input[1]} (loss + backward + SGD; stem + stage 1 and BN frozen); ` +
         `median of ${trained[0]!.train!.runsMs.length} after a warm-up, alternated with torchvision's step\n` +
         `${table(
-          ['backbone preset', 'wall s', 'CPU s', 'runs (s)', 'PyTorch s', 'PyTorch runs (s)', 'ratio (pair min–max)'],
+          ['backbone preset', 'withCp', 'wasm heap GiB', 'wall s', 'CPU s', 'runs (s)', 'PyTorch s', 'PyTorch runs (s)', 'ratio (pair min–max)'],
           trained.map((x) => {
             const ref = x.train!.reference;
             return [
               x.name,
+              x.train!.withCp ? 'yes' : 'no',
+              x.train!.wasmHeapGiB === null ? '–' : x.train!.wasmHeapGiB.toFixed(2),
               x.train!.medianMs / 1000,
               x.train!.cpuMedianMs / 1000,
               x.train!.runsMs.map((v) => (v / 1000).toFixed(1)).join(', '),
