@@ -6,21 +6,30 @@
  *
  *   forward   y = conv(x, W) (+ b)                                  Winograd
  *   dx        = conv(dy, W′), W′[i, j, co, ci] = W[2−i, 2−j, ci, co] a 3×3 stride-1 pad-1 conv again: Winograd
- *   dW        Conv2DBackpropFilter(x, dy)                           the direct kernel (src/engine/kernels)
+ *   dW        Σ_k Kᵀ_k (V_kᵀ · (A dy Aᵀ)_k)                        Winograd too (engine/kernels/winograd-filter-grad.ts)
  *   db        Σ dy over n, h, w
  *
  * `conv2d` (src/nn/functional.ts) takes it wherever `winogradShapeApplies` (≥ 64 channels, ≥ 512 output tiles,
  * wasm), with or without a tape. Float32 Winograd differs from the direct conv by ~1e-6–1e-5 of the output scale
- * (forward and dx alike; tested), far below what SGD notices. `setWinograd(false)` turns it off with the inference
- * path.
+ * (forward, dx and dW alike; tested), far below what SGD notices. `setWinograd(false)` turns it off with the
+ * inference path; `setWinogradFilterGrad(false)` sends dW back to the direct Conv2DBackpropFilter kernel (A/B timing:
+ * RetinaNet's head conv on P3, 1×100×167×256 → 256, 1.15 → 0.65 s).
  */
 import * as tf from '@tensorflow/tfjs';
 import { winogradConv3x3, winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
+import { winogradFilterGrad } from '../engine/kernels/winograd-filter-grad.js';
 import { customOp } from './custom-op.js';
 import { conv2dFilterGrad } from './conv-grad.js';
 
 const PAD1: [[0, 0], [1, 1], [1, 1], [0, 0]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
 const SAME = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
+
+let filterGradByWinograd = true;
+
+/** Compute dW by the direct Conv2DBackpropFilter kernel instead of Winograd (false), or by Winograd again (true). */
+export function setWinogradFilterGrad(on: boolean): void {
+  filterGradByWinograd = on;
+}
 
 /** The backward-input filter W′ [3, 3, Cout, Cin] of W [3, 3, Cin, Cout]: rotated by 180°, in / out swapped. */
 function flipped(w: tf.Tensor4D): tf.Tensor4D {
@@ -31,7 +40,7 @@ function backward(dy: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D
   const wt = flipped(w);
   const dx = winogradShapeApplies(dy, wt, SAME) ? winogradConv3x3(dy, wt, null, false) : tf.conv2d(dy, wt, 1, PAD1);
   wt.dispose();
-  const dw = conv2dFilterGrad(x, dy, [1, 1], PAD1, w.shape);
+  const dw = filterGradByWinograd ? winogradFilterGrad(x, dy) : conv2dFilterGrad(x, dy, [1, 1], PAD1, w.shape);
   return [dx, dw];
 }
 

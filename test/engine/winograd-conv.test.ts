@@ -20,7 +20,9 @@ import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
 import { convBn } from '../../src/nn/conv-bn.js';
 import { conv2d } from '../../src/nn/functional.js';
-import { winogradConv2d } from '../../src/nn/winograd-conv-op.js';
+import { setWinogradFilterGrad, winogradConv2d } from '../../src/nn/winograd-conv-op.js';
+import { winogradFilterGrad } from '../../src/engine/kernels/winograd-filter-grad.js';
+import { conv2dFilterGrad } from '../../src/nn/conv-grad.js';
 import { Rng } from '../../src/nn/rng.js';
 
 function maxAbs(t: tf.Tensor): number {
@@ -203,6 +205,43 @@ describe('Winograd F(4×4, 3×3)', () => {
     expect(tf.memory().numTensors).toBe(base);
   });
 
+  it('filter gradient by Winograd matches the direct Conv2DBackpropFilter; the switch selects the direct kernel', () => {
+    const rng = new Rng(21);
+    for (const [N, H, W, C, Co] of [
+      [1, 9, 7, 8, 12],
+      [2, 17, 22, 64, 36],
+    ] as const) {
+      const x = tf.tensor4d(Float32Array.from({ length: N * H * W * C }, () => rng.normal()), [N, H, W, C]);
+      const dy = tf.tensor4d(Float32Array.from({ length: N * H * W * Co }, () => rng.normal()), [N, H, W, Co]);
+      const before = tf.memory().numTensors;
+      const want = conv2dFilterGrad(x, dy, [1, 1], [[0, 0], [1, 1], [1, 1], [0, 0]], [3, 3, C, Co]);
+      const got = winogradFilterGrad(x, dy);
+      expect(got.shape).toEqual([3, 3, C, Co]);
+      expect(maxDiff(got, want)).toBeLessThanOrEqual(5e-5 * maxAbs(want));
+      expect(maxDiff(got, want)).toBeGreaterThan(0);
+      tf.dispose([want, got]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, dy]);
+    }
+    // through the op: with the switch off, dW is the direct kernel's
+    const x = tf.tensor4d(Float32Array.from({ length: 88 * 96 * 64 }, () => rng.normal()), [1, 88, 96, 64]);
+    const w = tf.tensor4d(Float32Array.from({ length: 9 * 64 * 64 }, () => rng.normal() * 0.05), [3, 3, 64, 64]);
+    const dW = (on: boolean) => {
+      setWinogradFilterGrad(on);
+      try {
+        return tf.grad((k: tf.Tensor) => tf.sum(tf.square(winogradConv2d(x, k as tf.Tensor4D, null))))(w);
+      } finally {
+        setWinogradFilterGrad(true);
+      }
+    };
+    const [byWinograd, byDirect] = [dW(true), dW(false)];
+    const reference = tf.grad((k: tf.Tensor) => tf.sum(tf.square(winogradConv2d(x, k as tf.Tensor4D, null))))(w);
+    expect(maxDiff(byWinograd, reference)).toBe(0);
+    expect(maxDiff(byWinograd, byDirect)).toBeGreaterThan(0);
+    expect(maxDiff(byWinograd, byDirect)).toBeLessThanOrEqual(5e-5 * maxAbs(byDirect));
+    tf.dispose([x, w, byWinograd, byDirect, reference]);
+  });
+
   for (const withBias of [true, false]) {
     it(`trainable op: value and gradients match tf.conv2d's${withBias ? ' (with bias)' : ''}`, () => {
       const rng = new Rng(withBias ? 11 : 12);
@@ -230,6 +269,7 @@ describe('Winograd F(4×4, 3×3)', () => {
         expect(maxDiff(viaConv2d[i]!, got[i]!)).toBe(0); // conv2d takes the Winograd op under a tape
       });
       expect(maxDiff(got[0]!, want[0]!)).toBeGreaterThan(0); // dx really went through Winograd
+      expect(maxDiff(got[1]!, want[1]!)).toBeGreaterThan(0); // and dW
       const yw = winogradConv2d(x, w, b);
       const yd = direct(x, w, b);
       expect(maxDiff(yw, yd)).toBeLessThanOrEqual(5e-5 * maxAbs(yd));

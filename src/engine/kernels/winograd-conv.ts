@@ -20,9 +20,10 @@ import { crop4d, heapInt32, newHeapTensor, rowRange } from './tensor-plumbing.js
 import { WINOGRAD_WASM_PLAIN, WINOGRAD_WASM_SHARED } from './wasm-binaries.js';
 import { WINOGRAD_G } from './winograd-matrices.js';
 
-interface WinogradKernels {
+export interface WinogradKernels {
   wino_input(src: number, N: number, tY: number, tX: number, C: number, table: number): void;
   wino_output(table: number, dst: number, N: number, tY: number, tX: number, C: number, bias: number, relu: number): void;
+  wino_output_grad(src: number, N: number, tY: number, tX: number, C: number, table: number): void;
 }
 
 const BINARY = { shared: WINOGRAD_WASM_SHARED, plain: WINOGRAD_WASM_PLAIN };
@@ -69,7 +70,7 @@ export function winogradShapeApplies(
     ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS &&
     x.shape[0] * Math.ceil(x.shape[1] / 4) * Math.ceil(x.shape[2] / 4) >= minTiles &&
     x.dtype === 'float32' &&
-    kernels() !== null
+    winogradKernels() !== null
   );
 }
 
@@ -86,13 +87,14 @@ export function winogradApplies(
   return tf.engine().state.gradientDepth === 0 && winogradShapeApplies(x, weight, conv, cachedFilters ? WINOGRAD_MIN_TILES_CACHED : WINOGRAD_MIN_TILES);
 }
 
-function kernels(): WinogradKernels | null {
+/** The transforms module on the current wasm backend's heap (null elsewhere). */
+export function winogradKernels(): WinogradKernels | null {
   return heapWasm<WinogradKernels>(BINARY);
 }
 
 /** K [36, 9]: U_(a·6+b) = Σ_ij G[a][i]·G[b][j]·g[i][j] — the weight transform G g Gᵀ as one matrix. */
 let weightTransform: Float32Array | null = null;
-function weightTransformMatrix(): Float32Array {
+export function weightTransformMatrix(): Float32Array {
   if (!weightTransform) {
     weightTransform = new Float32Array(36 * 9);
     for (let a = 0; a < 6; a++) {
@@ -116,6 +118,23 @@ export function winogradFilters(weight: tf.Tensor4D): tf.Tensor4D[] {
   });
 }
 
+/** The 36 input-transform planes V_k [1, T, 1, C] of x (padded by 1 for the "same" conv, then to the tile grid). */
+export function inputPlanes(x: tf.Tensor4D): tf.Tensor4D[] {
+  const k = winogradKernels();
+  if (!k) throw new Error('winograd: needs the wasm backend');
+  const [N, H, W, C] = x.shape;
+  const tY = Math.ceil(H / 4);
+  const tX = Math.ceil(W / 4);
+  const T = N * tY * tX;
+  return tf.tidy(() => {
+    // Zero-pad to the tile grid: 1 before (the conv's padding), and after up to 4·t + 2.
+    const xp = tf.pad(x, [[0, 0], [1, 4 * tY + 1 - H], [1, 4 * tX + 1 - W], [0, 0]]);
+    const planes = Array.from({ length: 36 }, () => newHeapTensor([1, T, 1, C]) as tf.Tensor4D);
+    k.wino_input(heapAddress(xp), N, tY, tX, C, heapAddress(heapInt32(planes.map(heapAddress))));
+    return planes;
+  });
+}
+
 /**
  * conv2d(x, weight, stride 1, pad 1) + bias (+ ReLU), NHWC, via Winograd F(4×4, 3×3). Check `winogradApplies`
  * first (this throws if the module is not available). `filters` may be passed in precomputed
@@ -128,7 +147,7 @@ export function winogradConv3x3(
   relu: boolean,
   filters?: readonly tf.Tensor4D[],
 ): tf.Tensor4D {
-  const k = kernels();
+  const k = winogradKernels();
   if (!k) throw new Error('winogradConv3x3: needs the wasm backend');
   const [N, H, W, C] = x.shape;
   const Co = weight.shape[3];
@@ -136,11 +155,8 @@ export function winogradConv3x3(
   const tX = Math.ceil(W / 4);
   const T = N * tY * tX;
   return tf.tidy(() => {
-    // Zero-pad to the tile grid: 1 before (the conv's padding), and after up to 4·t + 2.
-    const xp = tf.pad(x, [[0, 0], [1, 4 * tY + 1 - H], [1, 4 * tX + 1 - W], [0, 0]]);
-    const planes = Array.from({ length: 36 }, () => newHeapTensor([1, T, 1, C]) as tf.Tensor4D);
+    const planes = inputPlanes(x);
     const b = bias ?? tf.zeros([Co]);
-    k.wino_input(heapAddress(xp), N, tY, tX, C, heapAddress(heapInt32(planes.map(heapAddress))));
     const us = filters ?? winogradFilters(weight);
     const products = planes.map((v, i) => tf.conv2d(v, us[i]!, 1, 'valid'));
     const out = newHeapTensor([N, 4 * tY, 4 * tX, Co]) as tf.Tensor4D;
