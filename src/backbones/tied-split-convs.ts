@@ -8,8 +8,10 @@
  * `tf.concat`; under the tape each of those also runs backwards (the stock wasm SplitV copies through JavaScript:
  * ~20 ms per call at 800×1333). Here the way in and the way out are one SIMD heap pass each (`moveToBlocks` /
  * `collectFromBlocks`, exact permutations), forwards and backwards, and the backward of each split's conv runs the
- * conv's own gradient kernels (Conv2DBackpropInput / Conv2DBackpropFilter, as the tape would). Same values and
- * gradients as the general path (a permutation moves floats without arithmetic).
+ * conv's own gradient kernels (Conv2DBackpropInput / Conv2DBackpropFilter, as the tape would) — or, for a split whose
+ * blocks are wide enough for Winograd (`winogradShapeApplies`: ≥ 64 channels per block, ≥ 512 tiles over its B·n
+ * batch), forward, dx and dW by Winograd as `conv2d` takes them elsewhere (src/nn/winograd-conv-op.ts). Same values
+ * and gradients as the general path (a permutation moves floats without arithmetic; Winograd within ~1e-5).
  *
  * `tiedSplitConvs` returns null where it does not apply — not wasm, SIMD module off, a block width not a multiple of
  * 4 (e.g. the -S variants' 18-wide splits), grouped (TGC), dilated or biased split convs — and the caller keeps the general
@@ -21,6 +23,8 @@ import { simdPlumbing } from '../engine/kernels/simd-plumbing.js';
 import { customOp } from '../nn/custom-op.js';
 import { conv2dFilterGrad } from '../nn/conv-grad.js';
 import { explicitPadding } from '../nn/functional.js';
+import { winogradConv3x3, winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
+import { winogradConvBackward } from '../nn/winograd-conv-op.js';
 
 let enabled = true;
 
@@ -52,8 +56,11 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
   if (!tiedSplitConvsApplies(entry, convs)) return null;
   const n = entry.shape[0];
   const blocks = convs.map((c) => c.blocks);
+  const wino = (x: tf.Tensor4D, w: tf.Tensor4D, c: SplitConv): boolean => winogradShapeApplies(x, w, c);
   const conv = (x: tf.Tensor4D, w: tf.Tensor4D, c: SplitConv): tf.Tensor4D =>
-    tf.conv2d(x, w, c.stride as [number, number], explicitPadding(c.padding as [number, number]), 'NHWC', c.dilation as [number, number]);
+    wino(x, w, c)
+      ? winogradConv3x3(x, w, null, false)
+      : tf.conv2d(x, w, c.stride as [number, number], explicitPadding(c.padding as [number, number]), 'NHWC', c.dilation as [number, number]);
   const op = customOp<tf.Tensor4D>((inputs, save) => {
     const [x, ...weights] = inputs as tf.Tensor4D[];
     const parts = moveToBlocks(x!, blocks)!;
@@ -69,6 +76,12 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
         for (let i = 0; i < convs.length; i++) {
           const c = convs[i]!;
           const part = saved[i]! as tf.Tensor4D;
+          if (wino(part, weights[i]!, c)) {
+            const [dx, dw] = winogradConvBackward(dOuts[i]!, part, weights[i]!);
+            dParts.push(dx);
+            dWeights.push(dw);
+            continue;
+          }
           const pad = explicitPadding(c.padding as [number, number]);
           // the conv's own gradient kernels (as the tape would run them), without re-running its forward
           dParts.push(tf.conv2dTranspose(dOuts[i]!, weights[i]!, part.shape, c.stride as [number, number], pad));

@@ -36,7 +36,8 @@ function flipped(w: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
 }
 
-function backward(dy: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+/** [dx, dW] of the Winograd conv y = conv(x, w) (stride 1, pad 1) for dy: the op's backward, also used by the TiedBottleneck's split op. */
+export function winogradConvBackward(dy: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   const wt = flipped(w);
   const dx = winogradShapeApplies(dy, wt, SAME) ? winogradConv3x3(dy, wt, null, false) : tf.conv2d(dy, wt, 1, PAD1);
   wt.dispose();
@@ -48,7 +49,7 @@ const withBias = customOp<tf.Tensor4D>(([x, w, b], save) => {
   save([x!, w!]);
   return {
     value: winogradConv3x3(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, false),
-    gradFunc: (dy, [xs, ws]) => [...backward(dy as tf.Tensor4D, xs as tf.Tensor4D, ws as tf.Tensor4D), tf.sum(dy, [0, 1, 2])],
+    gradFunc: (dy, [xs, ws]) => [...winogradConvBackward(dy as tf.Tensor4D, xs as tf.Tensor4D, ws as tf.Tensor4D), tf.sum(dy, [0, 1, 2])],
   };
 });
 
@@ -56,7 +57,7 @@ const withoutBias = customOp<tf.Tensor4D>(([x, w], save) => {
   save([x!, w!]);
   return {
     value: winogradConv3x3(x as tf.Tensor4D, w as tf.Tensor4D, null, false),
-    gradFunc: (dy, [xs, ws]) => backward(dy as tf.Tensor4D, xs as tf.Tensor4D, ws as tf.Tensor4D),
+    gradFunc: (dy, [xs, ws]) => winogradConvBackward(dy as tf.Tensor4D, xs as tf.Tensor4D, ws as tf.Tensor4D),
   };
 });
 

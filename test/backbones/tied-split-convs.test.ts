@@ -4,12 +4,14 @@
  *  - the permutations are exact and inverse to each other, and equal the tf.split + reshape / transpose layout;
  *  - a training-mode TiedResNet (batch statistics, stride-2 blocks, splits with B = 1, 2, 4, 4) gives the same loss
  *    and the same gradients for every parameter and the input with the op as with the general path (op off);
- *  - it is taken only where it applies (-S widths and grouped splits keep the general path); no tensor leaks.
+ *  - it is taken only where it applies (-S widths and grouped splits keep the general path); no tensor leaks;
+ *  - a split wide enough for Winograd runs forward, dx and dW by Winograd, within 5e-5 of the direct kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { TiedResNet } from '../../src/backbones/tied-resnet.js';
-import { setTiedSplitConvs, tiedSplitConvsApplies } from '../../src/backbones/tied-split-convs.js';
+import { setTiedSplitConvs, tiedSplitConvs, tiedSplitConvsApplies } from '../../src/backbones/tied-split-convs.js';
+import { setWinograd } from '../../src/engine/kernels/winograd-conv.js';
 import { collectFromBlocks, moveToBlocks } from '../../src/engine/kernels/tensor-plumbing.js';
 import { Rng } from '../../src/nn/rng.js';
 import { trackTensors } from '../nn/helpers.js';
@@ -88,6 +90,41 @@ describe('the split section op in a training TiedResNet', () => {
     });
     expect(maxDiff(fast.dx, general.dx)).toBeLessThanOrEqual(1e-4 * maxAbs(general.dx));
     tf.dispose([x, fast.value, general.value, fast.dx, general.dx, ...Object.values(fast.grads), ...Object.values(general.grads)]);
+  });
+
+  it('a split with ≥ 64 channels per block on ≥ 512 tiles goes through Winograd (forward, dx, dW), within 5e-5', () => {
+    const rng = new Rng(9);
+    const blocks = [1, 2, 4, 4];
+    const [H, W, ws] = [88, 96, 64]; // split 0: one 64-wide block, 22·24 = 528 tiles; the others narrower (direct)
+    const weights = blocks.map((b) => tf.tidy(() => tf.variable(tf.tensor4d(Float32Array.from({ length: 9 * (ws / b) ** 2 }, () => rng.normal() * 0.05), [3, 3, ws / b, ws / b]))));
+    const convs = weights.map((weight, i) => ({ weight, bias: null, blocks: blocks[i]!, groups: 1, stride: [1, 1] as const, padding: [1, 1] as const, dilation: [1, 1] as const }));
+    const x = tf.tensor4d(Float32Array.from({ length: H * W * 4 * ws }, () => rng.normal()), [1, H, W, 4 * ws]);
+    const g = tf.tensor4d(Float32Array.from({ length: H * W * 4 * ws }, () => rng.normal()), [1, H, W, 4 * ws]);
+    const run = (winograd: boolean) => {
+      setWinograd(winograd);
+      try {
+        const f = (e: tf.Tensor, ...ws_: tf.Tensor[]) => {
+          void ws_;
+          return tf.sum(tf.mul(tiedSplitConvs(e as tf.Tensor4D, convs)!, g)) as tf.Scalar;
+        };
+        const y = tiedSplitConvs(x, convs)!;
+        const grads = tf.grads(f)([x, ...weights]);
+        return { y, grads };
+      } finally {
+        setWinograd(true);
+      }
+    };
+    const wino = run(true);
+    const direct = run(false);
+    expect(maxDiff(wino.y, direct.y)).toBeLessThanOrEqual(5e-5 * maxAbs(direct.y));
+    expect(maxDiff(wino.y, direct.y)).toBeGreaterThan(0); // split 0 really took Winograd
+    wino.grads.forEach((gw, i) => {
+      const gd = direct.grads[i]!;
+      expect(maxDiff(gw, gd)).toBeLessThanOrEqual(5e-5 * maxAbs(gd));
+    });
+    expect(maxDiff(wino.grads[1]!, direct.grads[1]!)).toBeGreaterThan(0); // dW of split 0 by Winograd
+    expect(maxDiff(wino.grads[2]!, direct.grads[2]!)).toBe(0); // split 1 (32 channels per block): direct both ways
+    tf.dispose([x, g, wino.y, direct.y, ...wino.grads, ...direct.grads, ...weights]);
   });
 
   it('is taken for 4-multiple block widths, not for -S widths or grouped splits', () => {
