@@ -107,6 +107,24 @@ ${indent(body, 14)}
         (br_if $images (i32.lt_u (local.get $n) (local.get $N))))))`;
 }
 
+/**
+ * Signature and locals of a "tensor → 36 planes" transform (wino_input, wino_output_grad): params (src, N, tY, tX,
+ * C, table), the loop and address locals plus `sizeLocals`, the plane addresses $p*, the win×win window offsets,
+ * loaded values $d (win×win), the half-transformed $t (tRows×tCols) and the planes' values $v (6×6); then $G.
+ */
+function toPlanesHeader(name: string, win: number, tRows: number, tCols: number, sizeLocals: string): string {
+  return `  (func (export "${name}")
+    (param $src i32) (param $N i32) (param $tY i32) (param $tX i32) (param $C i32) (param $table i32)
+    (local $n i32) (local $ty i32) (local $tx i32) (local $g i32) (local $G i32) (local $rowB i32) (local $colB i32)
+    (local $base i32) (local $tileBase i32) (local $o i32) ${sizeLocals}
+    ${Array.from({ length: 36 }, (_, k) => `(local $p${k} i32)`).join(' ')}
+    ${locals('off', win, win, 'i32')}
+    ${locals('d', win, win, 'v128')}
+    ${locals('t', tRows, tCols, 'v128')}
+    ${locals('v', 6, 6, 'v128')}
+    (local.set $G (i32.shr_u (local.get $C) (i32.const 2)))`;
+}
+
 export function winogradWat(): string {
   const a = 6;
   const m = 4;
@@ -121,16 +139,7 @@ export function winogradWat(): string {
   const inputFn = `
   ;; src: padded input [N, 4·tY + 2, 4·tX + 2, C] (byte address); table: 36 plane addresses (i32), plane k =
   ;; [N·tY·tX, C]; C a multiple of 4.
-  (func (export "wino_input")
-    (param $src i32) (param $N i32) (param $tY i32) (param $tX i32) (param $C i32) (param $table i32)
-    (local $n i32) (local $ty i32) (local $tx i32) (local $g i32) (local $G i32) (local $rowB i32) (local $colB i32)
-    (local $base i32) (local $tileBase i32) (local $o i32) (local $Wp i32) (local $Hp i32)
-    ${Array.from({ length: a * a }, (_, k) => `(local $p${k} i32)`).join(' ')}
-    ${locals('off', a, a, 'i32')}
-    ${locals('d', a, a, 'v128')}
-    ${locals('t', a, a, 'v128')}
-    ${locals('v', a, a, 'v128')}
-    (local.set $G (i32.shr_u (local.get $C) (i32.const 2)))
+${toPlanesHeader('wino_input', a, a, a, '(local $Wp i32) (local $Hp i32)')}
     (local.set $Wp (i32.add (i32.shl (local.get $tX) (i32.const 2)) (i32.const 2)))
     (local.set $Hp (i32.add (i32.shl (local.get $tY) (i32.const 2)) (i32.const 2)))
     (local.set $colB (i32.shl (local.get $C) (i32.const 2)))
@@ -186,16 +195,7 @@ ${tileLoops('$dst', '$Ho', '$Wo', [
   const gradFn = `
   ;; src: dy [N, 4·tY, 4·tX, Cout] (byte address, zero beyond the conv's output); table: 36 plane addresses (i32),
   ;; plane k = [N·tY·tX, Cout]; Cout a multiple of 4.
-  (func (export "wino_output_grad")
-    (param $src i32) (param $N i32) (param $tY i32) (param $tX i32) (param $C i32) (param $table i32)
-    (local $n i32) (local $ty i32) (local $tx i32) (local $g i32) (local $G i32) (local $rowB i32) (local $colB i32)
-    (local $base i32) (local $tileBase i32) (local $o i32) (local $Wo i32) (local $Ho i32)
-    ${Array.from({ length: a * a }, (_, k) => `(local $p${k} i32)`).join(' ')}
-    ${locals('off', m, m, 'i32')}
-    ${locals('d', m, m, 'v128')}
-    ${locals('t', a, m, 'v128')}
-    ${locals('v', a, a, 'v128')}
-    (local.set $G (i32.shr_u (local.get $C) (i32.const 2)))
+${toPlanesHeader('wino_output_grad', m, a, m, '(local $Wo i32) (local $Ho i32)')}
     (local.set $Wo (i32.shl (local.get $tX) (i32.const 2)))
     (local.set $Ho (i32.shl (local.get $tY) (i32.const 2)))
     (local.set $colB (i32.shl (local.get $C) (i32.const 2)))
