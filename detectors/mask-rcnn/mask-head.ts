@@ -75,11 +75,7 @@ export class FCNMaskHead extends Module {
     if (roiFeats.shape[3] !== this.inChannels) {
       throw new Error(`FCNMaskHead: RoI features must have ${this.inChannels} channels, got [${roiFeats.shape.join(', ')}]`);
     }
-    return tf.tidy(() => {
-      let x = roiFeats;
-      for (const conv of this.convs) x = conv.forward(x);
-      return convForward(this.convLogits, this.upsampled(x), false);
-    });
+    return tf.tidy(() => convForward(this.convLogits, this.upsampled(roiFeats), false));
   }
 
   /** Inference: sigmoid of each RoI's class-`labels[i]` logits, [P, 2s, 2s] (see the file comment). */
@@ -95,9 +91,7 @@ export class FCNMaskHead extends Module {
       return tf.zeros([0, M, M]) as tf.Tensor3D;
     }
     return tf.tidy(() => {
-      let x = roiFeats;
-      for (const conv of this.convs) x = conv.forward(x);
-      const up = this.upsampled(x); // [P, M, M, ch]
+      const up = this.upsampled(roiFeats); // [P, M, M, ch]
       const [, M, , ch] = up.shape;
       const idx = tf.tensor1d(labels, 'int32');
       // conv_logits weight [1, 1, ch, numClasses] → the labels' columns [P, ch, 1]; bias → [P, 1, 1]
@@ -109,8 +103,10 @@ export class FCNMaskHead extends Module {
     });
   }
 
-  /** The convs' output through the ×2 deconv and its ReLU. */
-  private upsampled(x: tf.Tensor4D): tf.Tensor4D {
+  /** RoI features through the convs, the ×2 deconv and its ReLU: [P, 2s, 2s, convChannels]. */
+  private upsampled(roiFeats: tf.Tensor4D): tf.Tensor4D {
+    let x = roiFeats;
+    for (const conv of this.convs) x = conv.forward(x);
     return tf.relu(this.upsample.forward(x));
   }
 }

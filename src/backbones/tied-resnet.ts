@@ -28,8 +28,8 @@ import { BatchNorm2d } from '../nn/batchnorm2d.js';
 import type { Conv2d } from '../nn/conv2d.js';
 import { canFoldBn, convBn, foldedBn } from '../nn/conv-bn.js';
 import { conv2d } from '../nn/functional.js';
-import { derivedTensorsEnabled } from '../nn/derived-tensors.js';
-import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
+import { keptWinogradFilters } from '../nn/kept-winograd.js';
+import { winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
 import { groupedConv2d, type GroupedConvImplChoice } from '../nn/grouped-conv.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
@@ -170,10 +170,9 @@ export class TiedConv2d extends TiedBlockConv2d {
     const weight = this.weight as tf.Tensor4D;
     const bias = this.bias as tf.Tensor1D | null;
     if (this.groups === 1) {
-      if (!this.training && derivedTensorsEnabled() && winogradApplies(xb, weight, this, true)) {
-        // eval mode: the shared filter's Winograd transform is kept until the weight changes (derived-tensors.ts)
-        return winogradConv3x3(xb, weight, bias, false, this.derived.get('winograd', [weight], () => winogradFilters(weight)));
-      }
+      // eval mode: the shared filter's Winograd transform is kept until the weight changes (kept-winograd.ts)
+      const kept = keptWinogradFilters(this, xb, weight);
+      if (kept) return winogradConv3x3(xb, weight, bias, false, kept);
       return conv2d(xb, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
     }
     const args = { groups: this.groups, stride: this.stride, padding: this.padding, dilation: this.dilation, impl: this.impl };

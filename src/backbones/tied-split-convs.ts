@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { collectFromBlocks, moveToBlocks } from '../engine/kernels/tensor-plumbing.js';
 import { simdPlumbing } from '../engine/kernels/simd-plumbing.js';
 import { customOp } from '../nn/custom-op.js';
-import { conv2dFilterGrad } from '../nn/conv-grad.js';
+import { conv2dFilterGrad } from '../engine/kernels/conv-filter-grad.js';
 import { explicitPadding } from '../nn/functional.js';
 import { winogradConv3x3, winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
 import { winogradConvBackward } from '../nn/winograd-conv-op.js';
@@ -56,9 +56,8 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
   if (!tiedSplitConvsApplies(entry, convs)) return null;
   const n = entry.shape[0];
   const blocks = convs.map((c) => c.blocks);
-  const wino = (x: tf.Tensor4D, w: tf.Tensor4D, c: SplitConv): boolean => winogradShapeApplies(x, w, c);
   const conv = (x: tf.Tensor4D, w: tf.Tensor4D, c: SplitConv): tf.Tensor4D =>
-    wino(x, w, c)
+    winogradShapeApplies(x, w, c)
       ? winogradConv3x3(x, w, null, false)
       : tf.conv2d(x, w, c.stride as [number, number], explicitPadding(c.padding as [number, number]), 'NHWC', c.dilation as [number, number]);
   const op = customOp<tf.Tensor4D>((inputs, save) => {
@@ -76,7 +75,7 @@ export function tiedSplitConvs(entry: tf.Tensor4D, convs: readonly SplitConv[]):
         for (let i = 0; i < convs.length; i++) {
           const c = convs[i]!;
           const part = saved[i]! as tf.Tensor4D;
-          if (wino(part, weights[i]!, c)) {
+          if (winogradShapeApplies(part, weights[i]!, c)) {
             const [dx, dw] = winogradConvBackward(dOuts[i]!, part, weights[i]!);
             dParts.push(dx);
             dWeights.push(dw);

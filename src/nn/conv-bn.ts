@@ -13,10 +13,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BatchNorm2d } from './batchnorm2d.js';
-import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
+import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
 import { Conv2d } from './conv2d.js';
 import { derivedTensorsEnabled } from './derived-tensors.js';
 import { conv2d, explicitPadding } from './functional.js';
+import { keptWinogradFilters } from './kept-winograd.js';
 
 /** True when `bn` can be folded into a preceding conv for this call (no batch statistics, no tape). */
 export function canFoldBn(bn: BatchNorm2d): boolean {
@@ -44,14 +45,10 @@ function foldedConv(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D): { filter: tf
     const { scale, shift } = foldedBn(bn, conv.bias as tf.Tensor1D | null);
     return [tf.mul(conv.weight, scale) as tf.Tensor4D, shift];
   };
-  if (conv.training || !derivedTensorsEnabled()) {
-    const [filter, shift] = build();
-    return { filter, shift, winograd: null };
-  }
   const sources = [conv.weight, bn.weight, bn.bias, bn.runningMean, bn.runningVar, ...(conv.bias ? [conv.bias] : [])];
-  const [filter, shift] = conv.derived.get<tf.Tensor>('bn-fold', sources, build) as [tf.Tensor4D, tf.Tensor1D];
-  const winograd = winogradApplies(x, filter, conv, true) ? conv.derived.get('bn-fold-winograd', sources, () => winogradFilters(filter)) : null;
-  return { filter, shift, winograd };
+  const keep = !conv.training && derivedTensorsEnabled();
+  const [filter, shift] = keep ? (conv.derived.get<tf.Tensor>('bn-fold', sources, build) as [tf.Tensor4D, tf.Tensor1D]) : build();
+  return { filter, shift, winograd: keptWinogradFilters(conv, x, filter, sources) };
 }
 
 let foldOnTape = true;
@@ -83,8 +80,7 @@ export function convBn(conv: { forward(x: tf.Tensor4D): tf.Tensor4D }, bn: Batch
       return relu ? tf.relu(y) : y;
     }
     const { filter, shift, winograd } = foldedConv(conv, bn, x);
-    if (winograd) return winogradConv3x3(x, filter, shift, relu, winograd);
-    if (winogradApplies(x, filter, conv)) return winogradConv3x3(x, filter, shift, relu);
+    if (winograd || winogradApplies(x, filter, conv)) return winogradConv3x3(x, filter, shift, relu, winograd ?? undefined);
     return tf.fused.conv2d({
       x,
       filter,

@@ -15,11 +15,11 @@
  * weight ~ U(−b, b), b = gain·√(6 / (fan_in + fan_out)), bias 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import { winogradApplies, winogradConv3x3, winogradFilters } from '../engine/kernels/winograd-conv.js';
+import { winogradApplies, winogradConv3x3 } from '../engine/kernels/winograd-conv.js';
 import { Conv2d } from './conv2d.js';
-import { derivedTensorsEnabled } from './derived-tensors.js';
 import { explicitPadding } from './functional.js';
 import { computeFans, uniform, zeros, type Initializer } from './init.js';
+import { keptWinogradFilters } from './kept-winograd.js';
 import { Module } from './module.js';
 import type { Rng } from './rng.js';
 
@@ -81,12 +81,8 @@ export class ConvModule extends Module {
 export function convForward(conv: Conv2d, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
   if (tf.engine().state.gradientDepth === 0 && conv.groups === 1) {
     const weight = conv.weight as tf.Tensor4D;
-    const bias = (conv.bias as tf.Tensor1D | null) ?? null;
-    if (!conv.training && derivedTensorsEnabled() && winogradApplies(x, weight, conv, true)) {
-      // eval mode: the transformed filters are kept on the conv until its weight changes
-      return winogradConv3x3(x, weight, bias, relu, conv.derived.get('winograd', [weight], () => winogradFilters(weight)));
-    }
-    if (winogradApplies(x, weight, conv)) return winogradConv3x3(x, weight, bias, relu);
+    const kept = keptWinogradFilters(conv, x, weight);
+    if (kept || winogradApplies(x, weight, conv)) return winogradConv3x3(x, weight, (conv.bias as tf.Tensor1D | null) ?? null, relu, kept ?? undefined);
     return tf.fused.conv2d({
       x,
       filter: weight,

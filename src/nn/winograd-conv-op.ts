@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { winogradConv3x3, winogradShapeApplies } from '../engine/kernels/winograd-conv.js';
 import { winogradFilterGrad } from '../engine/kernels/winograd-filter-grad.js';
 import { customOp } from './custom-op.js';
-import { conv2dFilterGrad } from './conv-grad.js';
+import { conv2dFilterGrad } from '../engine/kernels/conv-filter-grad.js';
 
 const PAD1: [[0, 0], [1, 1], [1, 1], [0, 0]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
 const SAME = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;

@@ -22,7 +22,7 @@ import { convBn } from '../../src/nn/conv-bn.js';
 import { conv2d } from '../../src/nn/functional.js';
 import { setWinogradFilterGrad, winogradConv2d } from '../../src/nn/winograd-conv-op.js';
 import { winogradFilterGrad } from '../../src/engine/kernels/winograd-filter-grad.js';
-import { conv2dFilterGrad } from '../../src/nn/conv-grad.js';
+import { conv2dFilterGrad } from '../../src/engine/kernels/conv-filter-grad.js';
 import { Rng } from '../../src/nn/rng.js';
 
 function maxAbs(t: tf.Tensor): number {

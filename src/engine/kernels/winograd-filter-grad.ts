@@ -16,6 +16,7 @@
  * kernel's by ~1e-6–1e-5 of its scale (tested).
  */
 import * as tf from '@tensorflow/tfjs';
+import { conv2dFilterGrad } from './conv-filter-grad.js';
 import { heapAddress } from './heap-wasm.js';
 import { heapInt32, newHeapTensor } from './tensor-plumbing.js';
 import { inputPlanes, weightTransformMatrix, winogradKernels } from './winograd-conv.js';
@@ -37,9 +38,8 @@ export function winogradFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D
     const dyp = 4 * tY === H && 4 * tX === W ? dy : tf.pad(dy, [[0, 0], [0, 4 * tY - H], [0, 4 * tX - W], [0, 0]]);
     const dm = Array.from({ length: 36 }, () => newHeapTensor([1, T, 1, Co]) as tf.Tensor4D);
     k.wino_output_grad(heapAddress(dyp), N, tY, tX, Co, heapAddress(heapInt32(dm.map(heapAddress))));
-    // dU_k = V_kᵀ dM_k: the filter gradient of a 1×1 conv from V_k to dM_k (the registered kernel: one GEMM)
-    const attrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [1, 1, Ci, Co] };
-    const du = v.map((vk, i) => tf.reshape(tf.engine().runKernel('Conv2DBackpropFilter', { x: vk, dy: dm[i]! }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor, [1, Ci * Co]));
+    // dU_k = V_kᵀ dM_k: the filter gradient of a 1×1 conv from V_k to dM_k (one GEMM)
+    const du = v.map((vk, i) => tf.reshape(conv2dFilterGrad(vk, dm[i]!, [1, 1], 'valid', [1, 1, Ci, Co]), [1, Ci * Co]));
     const kt = tf.transpose(tf.tensor2d(weightTransformMatrix(), [36, 9])); // [9, 36]
     return tf.reshape(tf.matMul(kt, tf.concat(du, 0)), [3, 3, Ci, Co]) as tf.Tensor4D;
   });

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import type { explicitPadding } from './functional.js';
 
 /**
  * The filter gradient of `tf.conv2d(x, ·, strides, pad)` for the output gradient `dy`, by the registered
- * Conv2DBackpropFilter kernel (the one the tape runs; tiedet's own on wasm). For custom ops with a hand-written backward.
+ * Conv2DBackpropFilter kernel (the one the tape runs; tiedet's own on wasm, conv2d-backprop-filter.ts). For custom ops
+ * with a hand-written backward and the Winograd filter gradient's 1×1 products.
  */
 export function conv2dFilterGrad(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   strides: readonly [number, number],
-  pad: ReturnType<typeof explicitPadding>,
+  pad: 'valid' | readonly (readonly [number, number])[],
   filterShape: readonly number[],
 ): tf.Tensor4D {
   const attrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
