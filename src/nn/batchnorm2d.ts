@@ -22,9 +22,12 @@
  *    x̂ = (x − μ)·invstd,  dβ = Σ dy,  dγ = Σ dy·x̂,
  *    train: dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))        (μ, invstd from the batch)
  *    eval:  dx = γ·invstd·dy                                     (μ, invstd from the running statistics)
- * with the sums and means over [n, h, w].
+ * with the sums and means over [n, h, w]. On the wasm backend the train mode runs tiedet's SIMD passes instead
+ * (engine/kernels/simd-batchnorm.ts: two reading passes and one writing pass forward, one of each backward) when
+ * the channel count is a multiple of 4; other backends and widths use the tf ops above.
  */
 import * as tf from '@tensorflow/tfjs';
+import { simdBatchNormTrain, simdBatchNormTrainGrad } from '../engine/kernels/simd-batchnorm.js';
 import { isRecomputing } from './activation-checkpoint.js';
 import { customOp } from './custom-op.js';
 import { constant } from './init.js';
@@ -99,18 +102,22 @@ export class BatchNorm2d extends Module {
         `BatchNorm2d: expected more than 1 value per channel when training, got input [${x.shape.join(', ')}]`,
       );
     }
-    const mean = tf.mean(x, AXES) as tf.Tensor1D;
-    const variance = tf.mean(tf.square(tf.sub(x, mean)), AXES) as tf.Tensor1D;
-    const y = tf.batchNorm(x, mean, variance, beta as tf.Tensor1D, gamma as tf.Tensor1D, this.eps);
+    const eps = this.eps;
+    // tiedet's SIMD passes on the wasm heap where they apply (engine/kernels/simd-batchnorm.ts), else tf ops
+    const fast = simdBatchNormTrain(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, eps);
+    const mean = fast ? fast.mean : (tf.mean(x, AXES) as tf.Tensor1D);
+    const variance = fast ? fast.variance : (tf.mean(tf.square(tf.sub(x, mean)), AXES) as tf.Tensor1D);
+    const y = fast ? fast.y : tf.batchNorm(x, mean, variance, beta as tf.Tensor1D, gamma as tf.Tensor1D, eps);
     // A checkpointed block (nn/activation-checkpoint.ts) runs its forward twice: count the batch once.
     if (!isRecomputing()) this.updateRunningStats(mean, variance, count);
     save([x, mean, variance, gamma!]);
-    const eps = this.eps;
     return {
       value: y,
       gradFunc: (dyIn, saved) => {
         const [xs, mu, vr, g] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         const dy = dyIn as tf.Tensor4D;
+        const grads = simdBatchNormTrainGrad(dy, xs, mu, vr, g, eps);
+        if (grads) return [grads.dx, grads.dgamma, grads.dbeta];
         const sumDy = tf.sum(dy, AXES);
         const xhat = tf.batchNorm(xs, mu, vr, undefined, undefined, eps);
         const sumDyXhat = tf.sum(tf.mul(dy, xhat), AXES);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
+import { setSimdBatchNorm } from '../../src/engine/kernels/simd-batchnorm.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm2d.js';
 import { Rng } from '../../src/nn/rng.js';
 import { expectClose, setupBackend, trackTensors, variableOf } from './helpers.js';
@@ -165,5 +166,103 @@ describe('BatchNorm2d custom gradients equal autodiff of the naive formula', () 
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(11);
     x.dispose();
     bn.dispose();
+  });
+});
+
+/** Train-mode forward and gradients in float64: y, and dx, dγ, dβ of Σ y·g. */
+function trainRef(x: Float32Array, g: Float32Array, c: number, gamma: Float32Array, beta: Float32Array) {
+  const { mean, varB } = channelStats(x, c);
+  const m = x.length / c;
+  const inv = varB.map((v) => 1 / Math.sqrt(v + EPS));
+  const xhat = Array.from(x, (v, i) => (v - mean[i % c]!) * inv[i % c]!);
+  const y = xhat.map((v, i) => v * gamma[i % c]! + beta[i % c]!);
+  const dbeta = new Array<number>(c).fill(0);
+  const dgamma = new Array<number>(c).fill(0);
+  g.forEach((v, i) => {
+    dbeta[i % c]! += v;
+    dgamma[i % c]! += v * xhat[i]!;
+  });
+  const dx = Array.from(g, (v, i) => gamma[i % c]! * inv[i % c]! * (v - dbeta[i % c]! / m - (xhat[i]! * dgamma[i % c]!) / m));
+  return { y, dx, dgamma, dbeta, mean, varU: varB.map((v) => (v * m) / (m - 1)) };
+}
+
+describe('BatchNorm2d train mode with the SIMD passes (wasm, channels a multiple of 4)', () => {
+  // P = 3·9·11 = 297 values per channel: four full blocks of 64 rows and a partial one.
+  const shape: [number, number, number, number] = [3, 9, 11, 12];
+  const C = 12;
+  const size = 3 * 9 * 11 * 12;
+
+  async function run(simd: boolean, x: Float32Array, g: Float32Array, gamma: Float32Array, beta: Float32Array) {
+    setSimdBatchNorm(simd);
+    try {
+      const bn = new BatchNorm2d({ numFeatures: C });
+      const [g0, b0] = [tf.tensor(gamma), tf.tensor(beta)];
+      bn.loadStateDict({ weight: g0, bias: b0 }, { strict: false });
+      const xv = variableOf(Array.from(x), shape);
+      const gt = tf.tensor(g, shape);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.forward(xv as tf.Tensor4D), gt)) as tf.Scalar, [xv, bn.weight, bn.bias]);
+      let y!: tf.Tensor;
+      const prof = await tf.profile(() => {
+        y = tf.tidy(() => bn.forward(xv as tf.Tensor4D));
+      });
+      const out = {
+        kernels: prof.kernelNames,
+        y: y.dataSync().slice(),
+        dx: grads[xv.name]!.dataSync().slice(),
+        dgamma: grads[bn.weight.name]!.dataSync().slice(),
+        dbeta: grads[bn.bias.name]!.dataSync().slice(),
+        runningMean: bn.runningMean.dataSync().slice(),
+      };
+      tf.dispose([value, ...Object.values(grads), y, xv, gt, g0, b0]);
+      bn.dispose();
+      return out;
+    } finally {
+      setSimdBatchNorm(true);
+    }
+  }
+
+  for (const [label, offset] of [['centred input', 0], ['input with mean 100 (std 1)', 100]] as const) {
+    it(`forward, running mean and gradients match float64 (${label}), as the tf-op path does`, async () => {
+      await setupBackend();
+      const rng = new Rng(11);
+      const x = Float32Array.from(rng.normalArray(size), (v) => v + offset);
+      const g = Float32Array.from(rng.normalArray(size));
+      const gamma = Float32Array.from(rng.uniformArray(C, 0.5, 2));
+      const beta = Float32Array.from(rng.uniformArray(C, -1, 1));
+      const ref = trainRef(x, g, C, gamma, beta);
+      for (const simd of [true, false]) {
+        const r = await run(simd, x, g, gamma, beta);
+        const tag = simd ? 'simd' : 'tf ops';
+        // the SIMD path runs no FusedBatchNorm / Mean kernel; the tf-op path does
+        expect(r.kernels.includes('FusedBatchNorm'), `${tag} kernels ${r.kernels.join(' ')}`).toBe(!simd);
+        expectClose(r.y, ref.y, { atol: 2e-4 }, `${tag} y`);
+        expectClose(r.dx, ref.dx, { atol: 2e-4 }, `${tag} dx`);
+        expectClose(r.dgamma, ref.dgamma, { atol: 2e-3, rtol: 1e-4 }, `${tag} dγ`);
+        expectClose(r.dbeta, ref.dbeta, { atol: 2e-3, rtol: 1e-4 }, `${tag} dβ`);
+        // the second forward (outside the tape) updated the running mean a second time
+        expectClose(r.runningMean, ref.mean.map((m) => 0.19 * m), { atol: 1e-3, rtol: 1e-5 }, `${tag} running mean`);
+      }
+    });
+  }
+
+  it('widths that are not a multiple of 4 fall back to the tf ops; no tensor leaks over repeated steps', async () => {
+    await setupBackend();
+    const before = tf.memory().numTensors;
+    for (const c of [6, 8]) {
+      const bn = new BatchNorm2d({ numFeatures: c });
+      const rng = new Rng(c);
+      const xs = rng.normalArray(2 * 5 * 7 * c);
+      const x = variableOf(xs, [2, 5, 7, c]);
+      const step = () => tf.dispose(gradsOf(() => tf.sum(tf.square(bn.forward(x as tf.Tensor4D))), [x, bn.weight, bn.bias]));
+      step();
+      const n0 = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) step();
+      expect(tf.memory().numTensors).toBe(n0);
+      const st = channelStats(Float32Array.from(xs), c);
+      tf.tidy(() => expectClose(bn.forward(x as tf.Tensor4D), affine(Float32Array.from(xs), c, st.mean, st.varB, new Array(c).fill(1), new Array(c).fill(0)), { atol: 1e-4 }, `C=${c} y`));
+      x.dispose();
+      bn.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * `npm run build:wasm` — tiedet's own WebAssembly. Writes the generated src/engine/kernels/wasm/winograd.wat (from
- * tools/wasm/winograd-wat.ts), assembles every .wat with wabt and writes src/engine/kernels/wasm-binaries.ts (base64,
+ * `npm run build:wasm` — tiedet's own WebAssembly. Writes the generated src/engine/kernels/wasm/winograd.wat and
+ * batchnorm.wat (from tools/wasm/winograd-wat.ts, batchnorm-wat.ts), assembles every .wat with wabt and writes src/engine/kernels/wasm-binaries.ts (base64,
  * two variants per module: for the threaded backend's shared memory and for the single-threaded backend's plain
  * memory). The outputs are committed, so neither installs nor CI need wabt at run time;
  * test/engine/simd-plumbing.test.ts regenerates everything and checks the committed files match.
@@ -9,18 +9,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import wabtInit from 'wabt';
+import { batchnormWat } from './batchnorm-wat.js';
 import { winogradWat } from './winograd-wat.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WAT_DIR = join(root, 'src', 'engine', 'kernels', 'wasm');
 export const OUT_PATH = join(root, 'src', 'engine', 'kernels', 'wasm-binaries.ts');
 export const WINOGRAD_WAT_PATH = join(WAT_DIR, 'winograd.wat');
+export const BATCHNORM_WAT_PATH = join(WAT_DIR, 'batchnorm.wat');
 
 /** The modules: exported constant prefix → .wat text (hand-written, or generated). */
 function sources(): { name: string; file: string; text: string }[] {
   return [
     { name: 'PLUMBING', file: join(WAT_DIR, 'plumbing.wat'), text: readFileSync(join(WAT_DIR, 'plumbing.wat'), 'utf8') },
     { name: 'WINOGRAD', file: WINOGRAD_WAT_PATH, text: winogradWat() },
+    { name: 'BATCHNORM', file: BATCHNORM_WAT_PATH, text: batchnormWat() },
   ];
 }
 
@@ -54,7 +57,7 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       lines.push(`export const ${m.name}_WASM_${variant.toUpperCase()} = '${b64}';`);
     }
   }
-  return { [WINOGRAD_WAT_PATH]: winogradWat(), [OUT_PATH]: lines.join('\n') + '\n' };
+  return { [WINOGRAD_WAT_PATH]: winogradWat(), [BATCHNORM_WAT_PATH]: batchnormWat(), [OUT_PATH]: lines.join('\n') + '\n' };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
