@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
+import { heapAddress } from '../../src/engine/kernels/heap-wasm.js';
 import { registerWasmKernels, stockWasmKernel, wasmKernelNames } from '../../src/engine/kernels/index.js';
 import { conv2dBackpropInputImpl } from '../../src/engine/kernels/conv2d-backprop-input.js';
 import { tuning as filterTuning } from '../../src/engine/kernels/conv2d-backprop-filter.js';
@@ -152,6 +153,31 @@ describe('registration', () => {
     expect(registerWasmKernels()).toEqual([]);
     expect(stockWasmKernel('Conv2DBackpropInput')).toBeDefined();
     for (const name of wasmKernelNames()) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
+  });
+});
+
+describe('Identity (wasm) shares the buffer', () => {
+  it('tf.clone allocates nothing, keeps values after the source or a variable moves on, and frees on the last dispose', () => {
+    const before = tf.memory();
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.clone(x);
+    // the clone is a second tensor on x's heap buffer
+    expect(tf.memory().numTensors).toBe(before.numTensors + 2);
+    expect(heapAddress(y)).toBe(heapAddress(x));
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    const [v0, v1] = [tf.tensor1d([5, 6]), tf.tensor1d([7, 8])];
+    const v = tf.variable(v0);
+    const kept = tf.clone(v);
+    v.assign(v1);
+    expect(Array.from(kept.dataSync())).toEqual([5, 6]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8]);
+    const strings = tf.tensor1d(['a', 'b'], 'string');
+    const s = tf.clone(strings);
+    expect(s.dataSync()).toEqual(['a', 'b']);
+    tf.dispose([y, v, v0, v1, kept, strings, s]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
   });
 });
 

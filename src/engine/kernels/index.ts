@@ -1,8 +1,9 @@
 /**
  * tiedet's kernels for the TF.js wasm backend: the gradient kernels stock TF.js 4.22 lacks on wasm
  * (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter` / `…Input`, `UnsortedSegmentSum`) and faster
- * `Conv2DBackpropInput` and `MaxPoolGrad` in place of the stock ones, and a `Transpose` that first merges axes
- * (transpose.ts; rank-5/6 transposes are ~10× slower than the equivalent rank-3 one). Each is built from ops wasm runs fast
+ * `Conv2DBackpropInput` and `MaxPoolGrad` in place of the stock ones, a `Transpose` that first merges axes
+ * (transpose.ts; rank-5/6 transposes are ~10× slower than the equivalent rank-3 one), and an `Identity` that shares
+ * its input's buffer instead of copying it (identity.ts; every `tf.clone`, every tensor a custom op saves). Each is built from ops wasm runs fast
  * (XNNPACK conv, depthwise conv and untransposed rank-2 matMul; rank-2/3/4 transposes in the orders wasm does
  * quickly; copies and loops on the wasm heap); see the file of each kernel.
  */
@@ -11,6 +12,7 @@ import { conv2dBackpropFilterKernel, KERNEL as CONV_FILTER } from './conv2d-back
 import { conv2dBackpropInputKernel, KERNEL as CONV_INPUT } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterKernel, KERNEL as DW_FILTER } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputKernel, KERNEL as DW_INPUT } from './depthwise-backprop-input.js';
+import { makeIdentityKernel, KERNEL as IDENTITY } from './identity.js';
 import { maxPoolGradKernel, KERNEL as MAX_POOL_GRAD } from './max-pool-grad.js';
 import { makeTransposeKernel, KERNEL as TRANSPOSE } from './transpose.js';
 import { unsortedSegmentSumKernel, KERNEL as SEGMENT_SUM } from './unsorted-segment-sum.js';
@@ -30,6 +32,13 @@ const KERNELS: Entry[] = [
   { kernelName: DW_INPUT, make: () => depthwiseBackpropInputKernel as tf.KernelFunc },
   { kernelName: SEGMENT_SUM, make: () => unsortedSegmentSumKernel as tf.KernelFunc },
   { kernelName: MAX_POOL_GRAD, make: () => maxPoolGradKernel as tf.KernelFunc },
+  {
+    kernelName: IDENTITY,
+    make: (stock) => {
+      if (!stock) throw new Error('tiedet engine: the wasm backend has no Identity kernel to wrap');
+      return makeIdentityKernel(stock);
+    },
+  },
   {
     kernelName: TRANSPOSE,
     make: (stock) => {
