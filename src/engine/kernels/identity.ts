@@ -13,10 +13,17 @@ import type { WasmBackendLike } from './tensor-plumbing.js';
 
 export const KERNEL = 'Identity';
 
+let sharing = true;
+
+/** Copy again like the stock kernel (false) or share (true, the default): for A/B benchmarks. */
+export function setIdentitySharing(on: boolean): void {
+  sharing = on;
+}
+
 export function makeIdentityKernel(stock: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const x = (args.inputs as { x: tf.TensorInfo }).x;
-    if (x.dtype === 'string') return stock(args);
+    if (!sharing || x.dtype === 'string') return stock(args);
     (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
   };
