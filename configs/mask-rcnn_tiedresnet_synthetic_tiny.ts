@@ -25,6 +25,13 @@
  *      → bbox 10.2 / AP50 27.3 / AP75 5.6, segm 4.0 / AP50 10.4 (`npm run demo`, 2026-12-07; README Quick start).
  *   5. step 4 with heads twice as wide (FPN / RPN 64, FC 256, 4 mask convs of 64): 1.75× the CPU time per update
  *      → bbox 7.4 / 20.9 / 3.8, segm 2.4; not adopted.
+ *   2026-12-08, each against step 4 (560 updates, seed 0):
+ *   6. 4 images per batch, 1120 updates (2× the optimizer steps, the same images): bbox 9.1 / 26.1 / 4.1, segm 3.0,
+ *      1.45× the time — more steps on the same images do not help.
+ *   7. lr 0.008: bbox 4.2 / 16.0 / 0.9, segm 2.4 — too high for AdamW from scratch here.
+ *   8. lr 0.002: bbox 11.1 / 28.1 / 6.9, segm 3.9 — within the seed spread of step 4 (0.004 kept).
+ *   9. RoI level rule at finest scale 14 instead of mmdet's 56 (objects of 28–112 px pooled from P3 / P4 instead of
+ *      all from P2): bbox 8.5 / 24.5 / 4.2, segm 2.4; medium-object AP 17.7 → 11.7 — P2 serves them better.
  *   Issue 20's target (bbox AP ≥ 40, segm AP ≥ 30) is not reached.
  * What limits it: the same model scores class-agnostic bbox AP 16.7 / AP50 42.1 / AP75 8.0 after step 1 — half the
  * AP is lost to the class (only the outline tells circle / square / triangle apart, textures are random), and the
