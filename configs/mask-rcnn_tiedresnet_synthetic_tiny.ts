@@ -42,8 +42,9 @@
  * What limits it: the same model scores class-agnostic bbox AP 16.7 / AP50 42.1 / AP75 8.0 after step 1 — half the
  * AP is lost to the class (only the outline tells circle / square / triangle apart, textures are random), and the
  * rest to localisation and masks of small objects: 87 % of the val objects are COCO-small, a median object covers
- * ≈ 4.5 cells of the stride-4 P2 the RoIs pool from, and training loss_cls / loss_bbox / loss_mask plateau after
- * ≈ 100 updates at any of these settings. More resolution (step 3) or a wider backbone costs time the demo lacks.
+ * ≈ 4.5 cells of the stride-4 P2 the RoIs pool from. Above all the budget: the learning curve (step 10) is still
+ * rising at 14 epochs (the logged losses look flat only because a batch of 8 is noisy). More resolution (step 3), a
+ * deeper stage 1 or more epochs cost time the demo lacks until the training step gets faster.
  */
 import { MASK_RCNN_TINY, maskRcnnConfig } from '../detectors/mask-rcnn/config.js';
 import { MaskRCNN } from '../detectors/mask-rcnn/mask-rcnn.js';
