@@ -27,7 +27,7 @@
  *      → bbox 7.4 / 20.9 / 3.8, segm 2.4; not adopted.
  *   2026-12-08, each against step 4 (560 updates, seed 0):
  *   6. 4 images per batch, 1120 updates (2× the optimizer steps, the same images): bbox 9.1 / 26.1 / 4.1, segm 3.0,
- *      1.45× the time — more steps on the same images do not help.
+ *      1.43× the time — more steps on the same images do not help.
  *   7. lr 0.008: bbox 4.2 / 16.0 / 0.9, segm 2.4 — too high for AdamW from scratch here.
  *   8. lr 0.002: bbox 11.1 / 28.1 / 6.9, segm 3.9 — within the seed spread of step 4 (0.004 kept).
  *   9. RoI level rule at finest scale 14 instead of mmdet's 56 (objects of 28–112 px pooled from P3 / P4 instead of
@@ -36,7 +36,7 @@
  *      gives bbox AP 5.9 / 9.6 / 12.4 / 13.8 / 14.0 at epochs 7 / 14 / 21 / 28 / 35 at lr 0.004, then 20.5 / AP50 40.7 /
  *      AP75 20.2 and segm 11.4 two epochs after the decay: the model is still learning at 14 epochs, and most of the
  *      late gain comes at the low rate. So two decays, after epochs 9 and 12 (mmdet's 1x shape), instead of one after
- *      12: bbox 11.3 / 29.4 / 7.2, segm 4.0 against 10.3 / 25.9 / 6.7, segm 3.5 with one (the demo on 2026-12-08,
+ *      12: bbox 11.3 / 29.4 / 7.1, segm 4.0 against 10.3 / 25.9 / 6.7, segm 3.5 with one (the demo on 2026-12-08,
  *      same code) — adopted, though within the seed spread.
  *   Issue 20's target (bbox AP ≥ 40, segm AP ≥ 30) is not reached.
  * What limits it: the same model scores class-agnostic bbox AP 16.7 / AP50 42.1 / AP75 8.0 after step 1 — half the
