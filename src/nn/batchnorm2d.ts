@@ -43,6 +43,13 @@ export interface BatchNorm2dOptions {
 
 const AXES = [0, 1, 2];
 
+/** Train-mode forward by tf ops: batch mean and biased variance over [n, h, w], then the fused batchNorm. */
+function trainForwardOps(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const mean = tf.mean(x, AXES) as tf.Tensor1D;
+  const variance = tf.mean(tf.square(tf.sub(x, mean)), AXES) as tf.Tensor1D;
+  return { y: tf.batchNorm(x, mean, variance, beta, gamma, eps), mean, variance };
+}
+
 export class BatchNorm2d extends Module {
   readonly numFeatures: number;
   readonly eps: number;
@@ -104,10 +111,8 @@ export class BatchNorm2d extends Module {
     }
     const eps = this.eps;
     // tiedet's SIMD passes on the wasm heap where they apply (engine/kernels/simd-batchnorm.ts), else tf ops
-    const fast = simdBatchNormTrain(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, eps);
-    const mean = fast ? fast.mean : (tf.mean(x, AXES) as tf.Tensor1D);
-    const variance = fast ? fast.variance : (tf.mean(tf.square(tf.sub(x, mean)), AXES) as tf.Tensor1D);
-    const y = fast ? fast.y : tf.batchNorm(x, mean, variance, beta as tf.Tensor1D, gamma as tf.Tensor1D, eps);
+    const { y, mean, variance } =
+      simdBatchNormTrain(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, eps) ?? trainForwardOps(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, eps);
     // A checkpointed block (nn/activation-checkpoint.ts) runs its forward twice: count the batch once.
     if (!isRecomputing()) this.updateRunningStats(mean, variance, count);
     save([x, mean, variance, gamma!]);

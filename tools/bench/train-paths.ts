@@ -15,6 +15,7 @@ import { setIdentitySharing } from '../../src/engine/kernels/identity.js';
 import { setSimdBatchNorm } from '../../src/engine/kernels/simd-batchnorm.js';
 import { loadDataset, loaderOptions } from '../runner/data.js';
 import { argValue, repoRoot, table, writeJson } from './harness.js';
+import { median } from './reference.js';
 
 const configName = argValue('config') ?? 'mask-rcnn_tiedresnet_synthetic_tiny';
 const numBatches = Number(argValue('batches') ?? 4);
@@ -63,10 +64,6 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 setPaths(true);
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const ratio = median(runs.off) / median(runs.on);
 process.stdout.write(
   `${info.backend} ×${info.threads}, ${configName}, ${batches.length} batches of ${cfg.data.data.batchSize} images\n` +

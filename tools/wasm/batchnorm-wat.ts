@@ -17,6 +17,8 @@
  * The code is generated so that the loop skeleton is written once; `npm run build:wasm` writes and assembles it.
  */
 
+import { indent } from './wat-text.js';
+
 /** Rows summed on their own before joining the total. */
 export const BLOCK = 64;
 
@@ -24,10 +26,6 @@ const get = (name: string) => `(local.get $${name})`;
 const at = (base: string) => `(i32.add ${get(base)} ${get('o')})`;
 const load = (base: string) => `(v128.load ${at(base)})`;
 const bump = (name: string, by: string) => `(local.set $${name} (i32.add ${get(name)} ${by}))`;
-
-function indent(lines: readonly string[], n: number): string {
-  return lines.map((l) => ' '.repeat(n) + l).join('\n');
-}
 
 /** `dst[o] = value(o)` for o over the G groups (bytes 0 … 16·G). */
 function groupLoop(label: string, body: readonly string[]): string[] {
@@ -40,7 +38,7 @@ function groupLoop(label: string, body: readonly string[]): string[] {
   ];
 }
 
-const HEADER_LOCALS = '(local $o i32) (local $bytes i32) (local $p i32) (local $end i32)';
+const HEADER_LOCALS = '(local $o i32) (local $bytes i32) (local $p i32)';
 
 /** A reduction: for every sum k, out_k[c] = Σ_p term_k(p, c); `terms` are f32x4 expressions of the row pointers. */
 function reduction(name: string, params: readonly string[], rowPtrs: readonly string[], outs: readonly string[], terms: readonly string[], extraLocals = ''): string {
@@ -57,7 +55,7 @@ function reduction(name: string, params: readonly string[], rowPtrs: readonly st
   return `
   (func (export "${name}")
     ${params.map((p) => `(param $${p} i32)`).join(' ')}
-    ${HEADER_LOCALS} ${blkLocals}${extraLocals}
+    ${HEADER_LOCALS} (local $end i32) ${blkLocals}${extraLocals}
     (local.set $bytes (i32.shl ${get('G')} (i32.const 4)))
     (br_if 0 (i32.eqz ${get('G')}))
 ${indent(blkBases, 4)}

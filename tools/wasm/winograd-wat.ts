@@ -16,6 +16,7 @@
  */
 
 import { WINOGRAD_AT, WINOGRAD_BT } from '../../src/engine/kernels/winograd-matrices.js';
+import { indent } from './wat-text.js';
 
 const splat = (c: number) => `(v128.const f32x4 ${c} ${c} ${c} ${c})`;
 
@@ -59,8 +60,6 @@ function locals(prefix: string, rows: number, cols: number, type: string): strin
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out.push(`(local $${prefix}${i}_${j} ${type})`);
   return out.join(' ');
 }
-
-const indent = (lines: string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 /** `(local.set $off{r}_{c} (r·rowB + c·colB))` for an r × c window: byte offsets from the window's top-left. */
 function windowOffsets(rows: number, cols: number): string[] {

@@ -25,6 +25,17 @@ interface Entry {
   make: (stock: tf.KernelFunc | undefined) => tf.KernelFunc;
 }
 
+/** An entry whose kernel wraps the stock wasm kernel of the same name (which must exist). */
+function wrapping(kernelName: string, wrap: (stock: tf.KernelFunc) => tf.KernelFunc): Entry {
+  return {
+    kernelName,
+    make: (stock) => {
+      if (!stock) throw new Error(`tiedet engine: the wasm backend has no ${kernelName} kernel to wrap`);
+      return wrap(stock);
+    },
+  };
+}
+
 const KERNELS: Entry[] = [
   { kernelName: CONV_FILTER, make: () => conv2dBackpropFilterKernel as tf.KernelFunc },
   { kernelName: CONV_INPUT, make: () => conv2dBackpropInputKernel as tf.KernelFunc },
@@ -32,20 +43,8 @@ const KERNELS: Entry[] = [
   { kernelName: DW_INPUT, make: () => depthwiseBackpropInputKernel as tf.KernelFunc },
   { kernelName: SEGMENT_SUM, make: () => unsortedSegmentSumKernel as tf.KernelFunc },
   { kernelName: MAX_POOL_GRAD, make: () => maxPoolGradKernel as tf.KernelFunc },
-  {
-    kernelName: IDENTITY,
-    make: (stock) => {
-      if (!stock) throw new Error('tiedet engine: the wasm backend has no Identity kernel to wrap');
-      return makeIdentityKernel(stock);
-    },
-  },
-  {
-    kernelName: TRANSPOSE,
-    make: (stock) => {
-      if (!stock) throw new Error('tiedet engine: the wasm backend has no Transpose kernel to wrap');
-      return makeTransposeKernel(stock);
-    },
-  },
+  wrapping(IDENTITY, makeIdentityKernel),
+  wrapping(TRANSPOSE, makeTransposeKernel),
 ];
 
 /** Stock wasm kernels we replaced, kept for benchmarks and comparisons. */

@@ -93,7 +93,7 @@ export function simdBatchNormTrainGrad<T extends tf.Tensor>(
   eps: number,
 ): BatchNormTrainGrads<T> | null {
   const s = passesFor(x);
-  if (!s || !passesFor(dy)) return null;
+  if (!s || dy.dtype !== 'float32') return null;
   const { k, P, C } = s;
   const G = C / 4;
   const blk = newHeapTensor([2 * C]);

@@ -123,7 +123,7 @@
 
   (func (export "bn_affine")
     (param $x i32) (param $P i32) (param $G i32) (param $mean i32) (param $a i32) (param $b i32) (param $y i32)
-    (local $o i32) (local $bytes i32) (local $p i32) (local $end i32)
+    (local $o i32) (local $bytes i32) (local $p i32)
     (local.set $bytes (i32.shl (local.get $G) (i32.const 4)))
     (br_if 0 (i32.or (i32.eqz (local.get $G)) (i32.eqz (local.get $P))))
     (loop $rows
@@ -139,7 +139,7 @@
 
   (func (export "bn_affine2")
     (param $dy i32) (param $x i32) (param $P i32) (param $G i32) (param $mean i32) (param $a i32) (param $b i32) (param $c i32) (param $dx i32)
-    (local $o i32) (local $bytes i32) (local $p i32) (local $end i32)
+    (local $o i32) (local $bytes i32) (local $p i32)
     (local.set $bytes (i32.shl (local.get $G) (i32.const 4)))
     (br_if 0 (i32.or (i32.eqz (local.get $G)) (i32.eqz (local.get $P))))
     (loop $rows
